@@ -172,6 +172,7 @@ d = { 'settings': { 'branch': 'main',
                               'etpo.trainer.TargetTokensEnv.state_dict': ('trainer.html#targettokensenv.state_dict', 'etpo/trainer.py'),
                               'etpo.trainer.TargetTokensEnv.step': ('trainer.html#targettokensenv.step', 'etpo/trainer.py'),
                               'etpo.trainer.atomic_write': ('trainer.html#atomic_write', 'etpo/trainer.py'),
+                              'etpo.trainer.evaluate': ('trainer.html#evaluate', 'etpo/trainer.py'),
                               'etpo.trainer.make_optimizer': ('trainer.html#make_optimizer', 'etpo/trainer.py'),
                               'etpo.trainer.peak_memory_mb': ('trainer.html#peak_memory_mb', 'etpo/trainer.py'),
                               'etpo.trainer.read_metrics': ('trainer.html#read_metrics', 'etpo/trainer.py')}}}

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from etpo.data import DATASETS, Dataset, load_dataset, openml_dataset
-from etpo.env import DataScienceEnv, VectorDataScienceEnv, extract_body, make_splits, program_from_body, score_program
+from etpo.env import BODY_DOCSTRING, DataScienceEnv, VectorDataScienceEnv, extract_body, make_splits, program_from_body, score_program
 from etpo.sandbox import Limits
 
 KAGGLE = {"kidney_stone": (414, 6), "pharyngitis": None, "health_insurance": (2000, 12), "spaceship_titanic": (2000, 12)}
@@ -83,7 +83,7 @@ def test_reward_equals_sklearn_directly(dataset, program):
 def test_episode_reflection_truncation_and_cache():
     env = DataScienceEnv("tic_tac_toe", max_steps=2, timeout=60)
     obs, info = env.reset()
-    assert obs.endswith("def build_model(x_train, y_train):\n") and info["step"] == 0
+    assert obs.endswith("def build_model(x_train, y_train):\n" + BODY_DOCSTRING) and info["step"] == 0
     obs, r, term, trunc, info = env.step("    return 1 / 0")
     assert (r, term, trunc) == (-1.0, False, False) and "ZeroDivisionError" in info["error"]
     assert "Previous code:" in obs and "1 / 0" in obs and "ZeroDivisionError" in obs
