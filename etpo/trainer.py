@@ -53,6 +53,7 @@ class ETPOConfig:
     forward_batch_size: int = 8     # rows per no-grad scoring forward
     keep_best: int = 10             # best programs kept
     tensorboard: bool = True        # log to output_dir/tb if tensorboard is installed
+    progress_bar: bool = True       # tqdm progress bar over iterations
     gradient_checkpointing: bool = False
 
     def __post_init__(self):
@@ -255,7 +256,7 @@ class RLTrainer:
                 from torch.utils.tensorboard import SummaryWriter
                 self.writer = SummaryWriter(str(self.out / 'tb'))
             except ImportError: pass
-        with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__) as bar:
+        with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__, disable=not c.progress_bar) as bar:
             while self.iteration < c.iterations:
                 m = self.run_iteration()
                 bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.3f}")
