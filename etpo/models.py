@@ -232,6 +232,16 @@ class Agent(nn.Module):
             self.model.set_adapter(role)
             yield self.model
 
+    def forward(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False):
+        "`forward_role`, as the module's forward, so that a DDP wrapper (`accelerate launch`) sees and syncs the pass."
+        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden)
+
+    def _run(self, role, input_ids, attention_mask, logits_to_keep=0, hidden=False):
+        "Passes that need gradients go through the DDP wrapper when there is one (`self.ddp`), the rest directly."
+        ddp = getattr(self, '_ddp', None)
+        if ddp is not None and torch.is_grad_enabled(): return ddp(role, input_ids, attention_mask, logits_to_keep, hidden)
+        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden)
+
     def forward_role(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False):
         "One forward pass as `role`: returns the model output (logits (B, L or logits_to_keep, V); hidden states if `hidden`)."
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)   # as `generate` does for left-padded prompts
@@ -241,7 +251,7 @@ class Agent(nn.Module):
 
     def logits(self, role:str, input_ids, attention_mask, logits_to_keep:int=0) -> torch.Tensor:
         "Logits of `role`, (B, L, V) or the last `logits_to_keep` positions."
-        return self.forward_role(role, input_ids, attention_mask, logits_to_keep).logits
+        return self._run(role, input_ids, attention_mask, logits_to_keep).logits
 
     def q_values(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, ref_logits:torch.Tensor|None=None) -> torch.Tensor:
         "Q-values (B, L', V) of 'critic' or 'target_critic'; the residual form subtracts the reference logits (pass them to save a forward)."
@@ -256,7 +266,7 @@ class Agent(nn.Module):
     def values(self, input_ids, attention_mask, logits_to_keep:int) -> torch.Tensor:
         "PPO state values V(s, w^{<j}) (B, logits_to_keep) float32 from the value head on the critic's last hidden state."
         if self.value_head is None: raise RuntimeError("this Agent has no value head: build it with value_head=True")
-        h = self.forward_role('critic', input_ids, attention_mask, logits_to_keep=1, hidden=True).hidden_states[-1]
+        h = self._run('critic', input_ids, attention_mask, logits_to_keep=1, hidden=True).hidden_states[-1]
         return self.value_head(h[:, -logits_to_keep:].float()).squeeze(-1)
 
     def _adapter_params(self, role):

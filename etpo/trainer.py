@@ -127,9 +127,10 @@ class RLTrainer:
                  env,                              # a `VectorDataScienceEnv` (or anything with its reset/step lists)
                  tokenizer=None,                   # needed unless `model` is a name
                 ):
-        from accelerate import Accelerator
+        from accelerate import Accelerator, DistributedDataParallelKwargs
         self.config, self.env = config, env
-        self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         if isinstance(model, str):
             model, tokenizer, _ = load_model(model, device=self.accelerator.device, gradient_checkpointing=config.gradient_checkpointing)
         if tokenizer is None: raise ValueError("pass the tokenizer when `model` is a model object, not a name")
@@ -138,6 +139,12 @@ class RLTrainer:
         torch.manual_seed(config.seed)
         self.agent = model if isinstance(model, Agent) else Agent(model, mode=config.mode, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
                                                                   critic_form=config.critic_form, value_head=self.value_head)
+        self.is_main = self.accelerator.is_main_process
+        if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
+            for p in self.agent.role_parameters('policy') + self.agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these
+            object.__setattr__(self.agent, '_ddp', self.accelerator.prepare_model(self.agent))   # not a submodule (no cycle); broadcasts rank 0's weights
+            self.agent.set_trainable(None)
+            torch.manual_seed(config.seed + self.accelerator.process_index)
         lr = config.learning_rate
         self.opt_policy = make_optimizer(self.agent.role_parameters('policy'), config.optimizer, lr, config.weight_decay)
         self.opt_critic = make_optimizer(self.agent.role_parameters('critic'), config.optimizer, lr, config.weight_decay)
@@ -156,7 +163,8 @@ class RLTrainer:
                     config=asdict(self.config))
 
     def save_checkpoint(self):
-        "Write `checkpoint.pt` atomically."
+        "Write `checkpoint.pt` atomically (main process only)."
+        if not self.is_main: return
         state = self.state_dict()
         atomic_write(self.out / 'checkpoint.pt', lambda f: torch.save(state, f), mode='wb')
 
@@ -173,12 +181,17 @@ class RLTrainer:
         self.shuffle.set_state(s['rng']['shuffle'])
         if s['rng']['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['rng']['cuda'])
         rows = [r for r in read_metrics(self.out) if r['iteration'] < self.iteration]
-        atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
+        if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
         return True
 
     # --- logging -----------------------------------------------------------------------------------------------
     def log(self, m:dict):
-        "Append one row to metrics.jsonl (rewritten atomically) and TensorBoard."
+        "Append one row to metrics.jsonl (rewritten atomically) and TensorBoard; main process only, numbers averaged over processes."
+        if self.accelerator.num_processes > 1:
+            keys = [k for k, v in m.items() if isinstance(v, float)]
+            avg = self.accelerator.reduce(torch.tensor([m[k] for k in keys], device=self.accelerator.device), 'mean').tolist()
+            m = {**m, **dict(zip(keys, avg))}
+        if not self.is_main: return
         rows = read_metrics(self.out) + [m]
         atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
         if self.writer is not None:
@@ -194,7 +207,7 @@ class RLTrainer:
             if prog and rew > -1 and prog not in seen:
                 self.best.append(dict(reward=rew, program=prog, scores=info.get('scores'), iteration=self.iteration)); seen.add(prog)
         self.best = sorted(self.best, key=lambda b: -b['reward'])[:self.config.keep_best]
-        atomic_write(self.out / 'best_programs.json', lambda f: json.dump(self.best, f, indent=1))
+        if self.is_main: atomic_write(self.out / 'best_programs.json', lambda f: json.dump(self.best, f, indent=1))
 
     # --- the loop ----------------------------------------------------------------------------------------------
     def collect(self) -> tuple[Rollout, dict]:
@@ -249,17 +262,18 @@ class RLTrainer:
         if c.resume and self.load_checkpoint(): print(f"resumed from {self.out / 'checkpoint.pt'} at iteration {self.iteration}")
         else:
             self.iteration = 0
-            atomic_write(self.out / 'metrics.jsonl', lambda f: None)
+            if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: None)
             self.obs, _ = self.env.reset(seed=c.seed)
         if c.tensorboard and self.writer is None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
                 self.writer = SummaryWriter(str(self.out / 'tb'))
             except ImportError: pass
-        with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__, disable=not c.progress_bar) as bar:
+        with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__, disable=not (c.progress_bar and self.is_main)) as bar:
             while self.iteration < c.iterations:
                 m = self.run_iteration()
                 bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.3f}")
+        self.accelerator.wait_for_everyone()
         return read_metrics(self.out)
 
 # %% ../nbs/07_trainer.ipynb #2abd33fd
