@@ -57,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small shapes (B=2, T=64)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = ap.parse_args()
     B, T, V = (2, 64, 32016) if args.quick else (8, 256, 32016)
     unit = B * T * V * 4
@@ -79,6 +80,10 @@ def main():
     print("|---|---|---|---|")
     for case, peak, t in rows:
         print(f"| {case} | {peak / 2**20:.0f} MiB | {peak / unit:.2f} | {t:.3f} |")
+    if args.json:
+        import json
+        with open(args.json, "w") as f:
+            json.dump(dict(B=B, T=T, V=V, rows=[dict(case=c, peak_bytes=p, tensors=p / unit, seconds=t) for c, p, t in rows]), f, indent=1)
 
 
 if __name__ == "__main__":

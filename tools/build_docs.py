@@ -112,6 +112,7 @@ def build(out: Path, work: Path):
         nxt = names[i + 1] if i + 1 < len(names) else None
         title = to_markdown(proc / f"{name}.ipynb", docs, nxt)
         nav.append({("Home" if name == "index" else title): f"{name}.md"})
+    if (ROOT / "nbs" / "images").is_dir(): shutil.copytree(ROOT / "nbs" / "images", docs / "images")   # figures the pages link to
     katex_assets(docs / "assets" / "katex", ROOT / ".cache" / "npm")
     cfg = dict(
         site_name="etpo", site_description="Entropy-Regularized Token-level Policy Optimization, as a literate library",

@@ -25,6 +25,7 @@ def readme_text(nb_path: Path) -> str:
     body, _ = MarkdownExporter(exclude_output_prompt=True, exclude_input_prompt=True).from_notebook_node(nb)
     header = '<!-- Generated from nbs/index.ipynb by tools/sync_readme.py: edit the notebook, not this file. -->\n\n'
     body = re.sub(r'\]\((\w+\.ipynb)', r'](nbs/\1', body)
+    body = re.sub(r'\]\((images/)', r'](nbs/\1', body)   # figures live in nbs/images
     return header + body.strip() + '\n'
 
 

@@ -1,0 +1,40 @@
+"""Plot the learning curves of finished runs side by side (the README's results figure).
+
+    python tools/plot_results.py runs/train runs/beta0.1 --labels "ETPO beta=0.01" "ETPO beta=0.1" --out nbs/images/results.png
+"""
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", help="output_dir of each run (holding metrics.jsonl)")
+    ap.add_argument("--labels", nargs="+", default=None, help="one label per run (default: folder names)")
+    ap.add_argument("--out", default="nbs/images/results.png")
+    args = ap.parse_args()
+    labels = args.labels or [Path(r).name for r in args.runs]
+    if len(labels) != len(args.runs): ap.error("give one label per run")
+    frames = []
+    for run, label in zip(args.runs, labels):
+        p = Path(run) / "metrics.jsonl"
+        if not p.exists(): ap.error(f"{p} not found: is {run} the output_dir of a finished run?")
+        frames.append(pd.DataFrame([json.loads(l) for l in p.read_text().splitlines() if l.strip()]).assign(run=label))
+    df = pd.concat(frames)
+    fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
+    for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
+        sns.lineplot(data=df, x="iteration", y=k, hue="run", marker="o", ax=ax, legend=ax is axs[0]); ax.set(title=title, ylabel="")
+    plt.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=90)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
