@@ -18,6 +18,7 @@ def main():
     ap.add_argument("runs", nargs="+", help="output_dir of each run (holding metrics.jsonl)")
     ap.add_argument("--labels", nargs="+", default=None, help="one label per run (default: folder names)")
     ap.add_argument("--out", default="nbs/images/results.png")
+    ap.add_argument("--table", action="store_true", help="also print a markdown table of the runs (first/last reward, success, best ROC AUC, evaluation)")
     args = ap.parse_args()
     labels = args.labels or [Path(r).name for r in args.runs]
     if len(labels) != len(args.runs): ap.error("give one label per run")
@@ -27,6 +28,18 @@ def main():
         if not p.exists(): ap.error(f"{p} not found: is {run} the output_dir of a finished run?")
         frames.append(pd.DataFrame([json.loads(l) for l in p.read_text().splitlines() if l.strip()]).assign(run=label))
     df = pd.concat(frames)
+    if args.table:
+        print("| run | iterations | reward, first → last iteration | success rate, first → last | best ROC AUC | entropy, first → last | first-try eval: base → trained (mean, success) |")
+        print("|---|---|---|---|---|---|---|")
+        for run, label, f in zip(args.runs, labels, frames):
+            ev_p, ev = Path(run) / "evaluation.json", ""
+            if ev_p.exists():
+                e = json.loads(ev_p.read_text())
+                fmt = lambda xs: f"{sum(x['reward'] for x in xs) / len(xs):.2f}, {sum(x['reward'] > -1 for x in xs) / len(xs):.2f}"
+                ev = " → ".join(fmt(e[k]) for k in e)
+            a, b = f.iloc[0], f.iloc[-1]
+            print(f"| {label} | {len(f)} | {a.reward_mean:.3f} → {b.reward_mean:.3f} | {a.success_rate:.2f} → {b.success_rate:.2f} | "
+                  f"{f.reward_max.max():.3f} | {a.entropy:.2f} → {b.entropy:.2f} | {ev or 'not run'} |")
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
         sns.lineplot(data=df, x="iteration", y=k, hue="run", marker="o", ax=ax, legend=ax is axs[0]); ax.set(title=title, ylabel="")
