@@ -285,8 +285,7 @@ class Agent(nn.Module):
     def adapter_state(self) -> dict[str, torch.Tensor]:
         "Every non-base weight (the three adapters or the three copies, and the value head), for checkpoints."
         keys = ('policy', 'critic', 'target_critic')
-        sd = {n: p.detach().clone() for n, p in self.named_parameters() if any(f'.{k}.' in f'.{n}' for k in keys) or n.startswith('value_head')}
-        return sd
+        return {n: p.detach().clone() for n, p in self.named_parameters() if any(f'.{k}.' in f'.{n}' for k in keys) or n.startswith('value_head')}
 
     def load_adapter_state(self, state:dict[str, torch.Tensor]):
         "Load what `adapter_state` saved. Raises KeyError on a missing weight."

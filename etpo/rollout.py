@@ -127,14 +127,6 @@ class Rollout:
             else: out[f.name] = torch.cat(xs)
         return Rollout(**out)
 
-    def select(self, idx:list[int]) -> Rollout:
-        "The rows `idx`, as a new Rollout (for minibatches)."
-        out = {}
-        for f in fields(Rollout):
-            x = getattr(self, f.name)
-            out[f.name] = None if x is None else ([x[i] for i in idx] if isinstance(x, list) else x[idx])
-        return Rollout(**out)
-
 # %% ../nbs/06_rollout.ipynb #2740bfb6
 @torch.no_grad()
 def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False) -> Rollout:
@@ -182,8 +174,7 @@ def collect(agent:Agent, tokenizer, venv, obs:list[str], sampling:SamplingConfig
     action_ids = torch.full((len(actions), T), tokenizer.pad_token_id, dtype=torch.long)
     for i, a in enumerate(actions): action_ids[i, :len(a)] = torch.tensor(a)
     nxt = [info.get('final_obs', o) for o, info in zip(next_obs, infos)]
-    r = Rollout(prompt_ids=[enc(o) for o in obs], action_ids=action_ids, mask=action_ids != tokenizer.pad_token_id,
-                rewards=torch.tensor(rewards, dtype=torch.float32), dones=torch.tensor(dones), next_prompt_ids=[enc(o) for o in nxt],
-                texts=texts, infos=infos)
-    r.mask = torch.arange(T)[None] < torch.tensor([len(a) for a in actions])[:, None]
+    mask = torch.arange(T)[None] < torch.tensor([len(a) for a in actions])[:, None]   # by length: pad may equal eos
+    r = Rollout(prompt_ids=[enc(o) for o in obs], action_ids=action_ids, mask=mask, rewards=torch.tensor(rewards, dtype=torch.float32),
+                dones=torch.tensor(dones), next_prompt_ids=[enc(o) for o in nxt], texts=texts, infos=infos)
     return r, next_obs, dict(generated_tokens=sum(map(len, actions)), generate_s=t_gen, env_s=time.perf_counter() - t0 - t_gen)
