@@ -14,7 +14,7 @@ import numpy as np
 import psutil
 
 # %% auto #0
-__all__ = ['PRIVATE_DIRS', 'Limits', 'SandboxResult', 'truncate', 'default_hidden_paths', 'run_program']
+__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'truncate', 'default_hidden_paths', 'run_program']
 
 # %% ../nbs/03_sandbox.ipynb #eaff7ace
 @dataclass
@@ -55,20 +55,22 @@ if cfg["isolate"]:
         if libc.mount(src, dst.encode(), fstype, flags, opts) != 0:
             raise OSError(ctypes.get_errno(), f"sandbox: mount on {dst} failed")
     MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
-    work = os.getcwd()
+    work, new = os.getcwd(), cfg["root"]
     if libc.unshare(0x00020000) != 0: raise OSError(ctypes.get_errno(), "sandbox: unshare(CLONE_NEWNS) failed")
     _mount(b"none", "/", None, MS_REC | MS_PRIVATE, None)
-    keep = [(p, os.open(p, os.O_PATH)) for p in cfg["keep"] + [work]]   # opened in the new namespace, before covering
-    for p in cfg["hide"]:                 # label files and caches: an empty read-only file system over them
-        if os.path.isdir(p): _mount(b"tmpfs", p, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k")
-    for p in cfg["private"]:              # world-writable places: private, thrown away with the namespace
-        if os.path.isdir(p): _mount(b"tmpfs", p, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777")
-    for p in cfg["blocked"]:              # unreadable homes (e.g. /root): replaced by an empty one...
-        _mount(b"tmpfs", p, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755")
-    for p, fd in keep:                    # ...into which the interpreter, its packages and our directory come back
-        os.makedirs(p, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}".encode(), p, None, MS_BIND | MS_REC, None)
-        os.close(fd)
+    _mount(b"tmpfs", new, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755")   # the new root: empty...
+    mounts = [(p, "bind") for p in cfg["keep"]] + [(p, "tmpfs") for p in cfg["private"]] + [(work, "bind")]
+    for p, kind in sorted(mounts, key=lambda m: m[0].count("/")):   # ...then outer directories before inner ones
+        dst = new + p
+        if kind == "bind" and os.path.islink(p):      # e.g. /bin -> usr/bin on merged-/usr systems
+            os.makedirs(os.path.dirname(dst), exist_ok=True); os.symlink(os.readlink(p), dst)
+        elif kind == "bind" and os.path.isdir(p):     # system directories, the interpreter, our run directory
+            os.makedirs(dst, exist_ok=True); _mount(p.encode(), dst, None, MS_BIND | MS_REC, None)
+        elif kind == "tmpfs":                         # world-writable places: private, thrown away with the namespace
+            os.makedirs(dst, exist_ok=True); _mount(b"tmpfs", dst, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777")
+    for p in cfg["hide"]:                             # anything label-like inside what was kept: covered, empty, read-only
+        if os.path.isdir(new + p): _mount(b"tmpfs", new + p, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k")
+    os.chroot(new)
     os.chdir(work)
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 for name, value in cfg["rlimits"].items():
@@ -102,24 +104,20 @@ except BaseException as e:
 # %% ../nbs/03_sandbox.ipynb #0b46b792
 _uid_counter = itertools.count()
 PRIVATE_DIRS = ('/tmp', '/var/tmp', '/dev/shm')
+SYSTEM_DIRS = ('/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/etc', '/dev', '/proc', '/sys')
 
 def default_hidden_paths() -> list[str]:
-    "Paths a sandboxed program must not read (where labels live): the data directories and the user's caches."
+    "Paths covered even if they lie inside a directory an isolated program sees: the data directories and the user's caches."
     from etpo.data import data_dirs
     paths = [*map(str, data_dirs()), str(Path.home() / '.cache'), str(Path.home() / '.openml')]
     return [str(Path(p).resolve()) for p in dict.fromkeys(paths) if Path(p).is_dir()]
 
-def _interpreter_paths() -> tuple[list[str], list[str]]:
-    "`(keep, blocked)`: the interpreter's directories, and their top-most ancestors that other users cannot enter (e.g. /root)."
-    import site, stat
-    keep = sorted({str(Path(p).resolve()) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()) if Path(p).is_dir()})
-    keep = [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
-    blocked = []
-    for p in keep:
-        for a in reversed(Path(p).parents):
-            if not os.stat(a).st_mode & stat.S_IXOTH:
-                blocked.append(str(a)); break
-    return keep, sorted(set(blocked))
+def _kept_paths() -> list[str]:
+    "Directories an isolated program sees (bind-mounted, as they are): the system's and the interpreter's, without nesting."
+    import site
+    paths = [*SYSTEM_DIRS, sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()]
+    keep = sorted({p if Path(p).is_symlink() and p in SYSTEM_DIRS else str(Path(p).resolve()) for p in paths if Path(p).exists()})
+    return [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
 
 def _sandbox_uid() -> int:
     "A uid no other sandbox of this machine is using now (no account needed)."
@@ -158,13 +156,14 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 splits:list[tuple[np.ndarray, np.ndarray, np.ndarray]], # per split: x_train (n, d), y_train (n,), x_test (m, d)
                 n_classes:int, # number of classes; predict_proba must return (m, n_classes)
                 limits:Limits|None=None,
-                hidden_paths:list[str]|None=None, # paths hidden from the program; default `default_hidden_paths()`
+                hidden_paths:list[str]|None=None, # paths covered even inside kept directories; default `default_hidden_paths()`
                ) -> SandboxResult:
     "Run `build_model` on each split in a limited child process and return its `predict_proba(x_test)` per split. Never raises for the program's faults."
     limits = limits or Limits()
     isolate = limits.isolate and os.geteuid() == 0
     uid, marker = (_sandbox_uid() if isolate else None), uuid.uuid4().hex
-    work = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))
+    base = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))   # base/run: the program's directory; base/root: its new root
+    work = base / 'run'; work.mkdir(); (base / 'root').mkdir()
     t0 = time.monotonic()
     try:
         (work / 'program.py').write_text(code)
@@ -172,8 +171,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
         nproc = limits.nproc if isolate else _user_task_count() + limits.nproc
         rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,
                   RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0)
-        keep, blocked = _interpreter_paths()
-        cfg = dict(isolate=isolate, uid=uid, n_splits=len(splits), rlimits=rl, keep=keep, blocked=blocked,
+        cfg = dict(isolate=isolate, uid=uid, n_splits=len(splits), rlimits=rl, keep=_kept_paths(), root=str(base / 'root'),
                    hide=default_hidden_paths() if hidden_paths is None else list(hidden_paths), private=list(PRIVATE_DIRS))
         (work / 'config.json').write_text(json.dumps(cfg))
         if isolate:
@@ -191,7 +189,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 proc.wait()
         return _read_result(work, proc.returncode, timed_out, splits, n_classes, limits, time.monotonic() - t0)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 # %% ../nbs/03_sandbox.ipynb #2a48a9ff
 def _read_text(p:Path, n:int) -> str:

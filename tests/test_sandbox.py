@@ -93,7 +93,9 @@ CHEATS = {
         "for pat in [os.environ.get('ETPO_DATA_DIR', '/nonexistent') + '/**/*.csv', '/work/**/*.csv', os.path.expanduser('~/.cache') + '/**/*',\n"
         "            '/root/**/*.csv', '/tmp/**/*']:\n"
         "    found += glob.glob(pat, recursive=True)\n"
-        "assert not any(f.endswith('.csv') for f in found), found\n"),
+        "assert not any(f.endswith('.csv') for f in found), found\n"
+        "assert not os.path.exists(DATA_FILE), 'the training CSV, by its real path'\n"
+        "assert set(os.listdir('/')) <= {'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'usr', 'etc', 'dev', 'proc', 'sys', 'tmp', 'var', 'root', 'home', 'opt'}, os.listdir('/')\n"),
     "search frames and memory": (
         "import gc, sys, numpy as np\n"
         "arrays = [o for o in gc.get_objects() if isinstance(o, np.ndarray)]\n"
@@ -105,9 +107,10 @@ CHEATS = {
 @pytest.mark.skipif(os.geteuid() != 0, reason="file-system isolation needs root (mount namespace)")
 @pytest.mark.parametrize("name", list(CHEATS))
 def test_cheaters_score_no_better_than_their_model(name):
-    from etpo.data import load_dataset
+    from etpo.data import find_data_file, load_dataset
     ds = load_dataset("kidney_stone")   # its CSV (with the labels) is on this machine
     honest = score_program(program_from_body(HONEST), ds, limits=Limits(wall_s=60))
-    cheat = score_program(program_from_body("import os\n" + CHEATS[name] + HONEST), ds, limits=Limits(wall_s=60))
+    cheat_code = CHEATS[name].replace("DATA_FILE", repr(str(find_data_file("kidney_stone", "train.csv").resolve())))
+    cheat = score_program(program_from_body("import os\n" + cheat_code + HONEST), ds, limits=Limits(wall_s=60))
     assert cheat.error is None, cheat.error          # the cheat's own assertions (nothing found) held
     assert cheat.reward == pytest.approx(honest.reward, abs=1e-12)
