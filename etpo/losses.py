@@ -64,18 +64,27 @@ def token_targets(v:Tensor,       # (B, T) soft values V_j (from `soft_value` wi
                   dones:Tensor,   # (B,) bool or 0/1: episode ended after this action
                   mask:Tensor,    # (B, T) bool or 0/1: real action tokens, a prefix of each row
                   gamma:float,    # discount γ between actions
+                  q_taken:Tensor|None=None, # (B, T) target critic Q̄ of each taken token; needed when lam > 0
+                  lam:float=0.0,  # λ of the λ-return inside an action; 0 is the paper's one-step target
                  ) -> Tensor:
-    "Per-token soft Bellman targets y, shape (B, T), float32, 0 where `mask` is 0 (DESIGN §1). Raises ValueError if `mask` is not a prefix mask."
+    "Per-token soft Bellman targets y, shape (B, T), float32, 0 where `mask` is 0 (DESIGN §1; λ-returns above). Raises ValueError if `mask` is not a prefix mask, `lam` is outside [0, 1], or `lam` > 0 without `q_taken`."
     mask = mask.bool()
     B, T = v.shape
     lengths = mask.sum(1)
     if not torch.equal(mask, torch.arange(T, device=mask.device) < lengths[:, None]):
         raise ValueError("mask must mark a prefix of each row (action tokens left-aligned, padding after them); "
                          "found a row with a gap or left padding. Left-align the action tokens.")
+    if not 0 <= lam <= 1: raise ValueError(f"lam must be in [0, 1], got {lam}")
+    if lam > 0 and q_taken is None:
+        raise ValueError("lam > 0 needs q_taken, the target critic's Q̄ of each taken token (Rollout.q_taken from score_rollout)")
     y = torch.zeros(B, T, dtype=torch.float32, device=v.device)
     y[:, :-1] = v[:, 1:].float()
     final = rewards.float() + gamma * (1 - dones.float()) * next_v.float()
     y.scatter_(1, (lengths - 1).clamp(min=0)[:, None], final[:, None])
+    if lam > 0:                                   # backwards: y_j += λ (y_{j+1} − Q̄_{j+1}) where j+1 is a real token
+        q = q_taken.float()
+        for j in range(T - 2, -1, -1):
+            y[:, j] += lam * mask[:, j + 1] * (y[:, j + 1] - q[:, j + 1])
     return y * mask
 
 # %% ../nbs/01_losses.ipynb #fe03a7c5

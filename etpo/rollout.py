@@ -94,6 +94,7 @@ class Rollout:
     dones: torch.Tensor               # (B,) bool: the episode ended with this action
     next_prompt_ids: list[list[int]]  # B next prompts (the reflection prompt after a failure)
     v: torch.Tensor|None = None       # (B, T) float32 soft values under the target critic
+    q_taken: torch.Tensor|None = None # (B, T) float32 target critic Q̄ of each taken token (for λ-returns)
     next_v: torch.Tensor|None = None  # (B,) float32 V(s') (0 where done)
     logp: torch.Tensor|None = None    # (B, T) float32 log π(w^j) at rollout time
     ref_logp: torch.Tensor|None = None  # (B, T) float32 log ρ(w^j)
@@ -130,10 +131,10 @@ class Rollout:
 # %% ../nbs/06_rollout.ipynb #2740bfb6
 @torch.no_grad()
 def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False) -> Rollout:
-    "Fill `r.v, r.next_v, r.logp, r.ref_logp, r.kl, r.entropy` (and `r.values, r.next_values` if `values`) in place; returns `r`."
+    "Fill `r.v, r.q_taken, r.next_v, r.logp, r.ref_logp, r.kl, r.entropy` (and `r.values, r.next_values` if `values`) in place; returns `r`."
     B, T = r.action_ids.shape
     dev = agent.device
-    cols = {k: torch.zeros(B, T) for k in ('v', 'logp', 'ref_logp', 'kl', 'entropy', 'values')}
+    cols = {k: torch.zeros(B, T) for k in ('v', 'q_taken', 'logp', 'ref_logp', 'kl', 'entropy', 'values')}
     next_v, next_values = torch.zeros(B), torch.zeros(B)
     for s in range(0, B, batch_size):
         rows = list(range(s, min(s + batch_size, B)))
@@ -145,7 +146,8 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         ref_full = agent.logits('reference', ids, am, t + 1)
         ref = keep(ref_full)
         qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
-        fill = {'v': soft_value(qbar, pi, ref, beta), 'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
+        fill = {'v': soft_value(qbar, pi, ref, beta), 'q_taken': qbar.gather(-1, a[..., None])[..., 0],
+                'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
@@ -156,7 +158,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
             qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
             next_v[live] = soft_value(qbar, pi, ref, beta)[:, 0].float().cpu()
             if values: next_values[live] = agent.values(ids, am, 1)[:, 0].float().cpu()
-    r.v, r.logp, r.ref_logp, r.kl, r.entropy = (cols[k] for k in ('v', 'logp', 'ref_logp', 'kl', 'entropy'))
+    r.v, r.q_taken, r.logp, r.ref_logp, r.kl, r.entropy = (cols[k] for k in ('v', 'q_taken', 'logp', 'ref_logp', 'kl', 'entropy'))
     r.next_v = next_v
     if values: r.values, r.next_values = cols['values'], next_values
     return r

@@ -34,6 +34,7 @@ class ETPOConfig:
     n_envs: int = 8                 # rollout environments (paper)
     env_steps_per_update: int = 2   # environment steps collected per update (paper)
     policy_loss: str = 'etpo'       # "etpo" (the equations) or "reference" (the official code's uniform mean; see theory §8.1)
+    td_lambda: float = 0.0          # λ-returns inside an action (losses: token_targets); 0 is the paper's one-step target
     optimizer: str = 'lion'         # "lion" (paper; lion-pytorch) or "adamw" (torch)
     lr: float|None = None           # learning rate; None: lr_lora or lr_full by mode
     lr_lora: float = 2e-5           # default LoRA learning rate (Lion wants ~3-10x less than AdamW)
@@ -59,7 +60,7 @@ class ETPOConfig:
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
         checks = [(self.beta > 0, "beta must be > 0"), (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
-                  (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
+                  (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
                   (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"), (self.n_envs >= 1, "n_envs must be >= 1"),
                   (self.iterations >= 0, "iterations must be >= 0"), (self.minibatch_size >= 1, "minibatch_size must be >= 1")]
         for ok, msg in checks:
@@ -281,7 +282,7 @@ class ETPOTrainer(RLTrainer):
     "ETPO (Wen et al. 2024): per-token soft Bellman critic, soft policy improvement, Polyak target critic."
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
-        y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma)
+        y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
         stats = {k: [] for k in ('critic_loss', 'policy_loss', 'critic_grad_norm', 'policy_grad_norm', 'bellman_error', 'q_mean')}
         for idx in self.minibatches(len(r)):
             ids, am, acts, m = self.batch(r, idx)
