@@ -111,3 +111,23 @@ def test_qwen_one_etpo_iteration_on_cpu(tmp_path):
     rows = ETPOTrainer(cfg, model, venv, tok).train()
     assert len(rows) == 1 and all(math.isfinite(rows[0][k]) for k in REQUIRED)
     print({k: rows[0][k] for k in ("reward_mean", "success_rate", "tokens_per_s", "peak_memory_mb")})
+
+
+def test_td_lambda_sends_the_reward_to_the_first_token(tmp_path):
+    "With λ = 1 one update moves the critic's Q of each action's first token towards the reward; with λ = 0 its target is V̄ ≈ 0."
+    def first_token_gap(lam):
+        model, tok = tiny_random_llama()
+        env = TargetTokensEnv(tok, target_ids=list(range(100, 164)), n_envs=8)
+        cfg = ETPOConfig(iterations=1, optimizer="adamw", lr=1e-2, critic_form="residual", lora_r=4, n_envs=8, env_steps_per_update=1,
+                         minibatch_size=8, td_lambda=lam, output_dir=str(tmp_path / str(lam)), tensorboard=False, progress_bar=False,
+                         sampling=SamplingConfig(max_new_tokens=8, sample_from_policy=True, stop_at_body_end=False))
+        tr = ETPOTrainer(cfg, model, env, tok)
+        tr.obs, _ = env.reset()
+        r, _ = tr.collect()
+        for _ in range(15): tr.update(r)
+        ids, am, acts, m = tr.batch(r, list(range(len(r))))
+        with torch.no_grad():
+            q = tr.agent.q_values("critic", ids, am, acts.shape[1] + 1)[:, :-1]
+        q_first = q[:, 0].gather(-1, acts[:, :1])[:, 0]
+        return float((q_first - r.rewards).abs().mean())
+    assert first_token_gap(1.0) < 0.5 * first_token_gap(0.0)

@@ -29,8 +29,8 @@ def main():
         frames.append(pd.DataFrame([json.loads(l) for l in p.read_text().splitlines() if l.strip()]).assign(run=label))
     df = pd.concat(frames)
     if args.table:
-        print("| run | iterations | reward, first → last iteration | success rate, first → last | best ROC AUC | entropy, first → last | first-try eval: base → trained (mean, success) |")
-        print("|---|---|---|---|---|---|---|")
+        print("| run | iterations | reward, first → last iteration | reward, mean of the last 2 | success rate, first → last | best ROC AUC | entropy, first → last | first-try eval: base → trained (mean, success) |")
+        print("|---|---|---|---|---|---|---|---|")
         for run, label, f in zip(args.runs, labels, frames):
             ev_p, ev = Path(run) / "evaluation.json", ""
             if ev_p.exists():
@@ -38,7 +38,7 @@ def main():
                 fmt = lambda xs: f"{sum(x['reward'] for x in xs) / len(xs):.2f}, {sum(x['reward'] > -1 for x in xs) / len(xs):.2f}"
                 ev = " → ".join(fmt(e[k]) for k in e)
             a, b = f.iloc[0], f.iloc[-1]
-            print(f"| {label} | {len(f)} | {a.reward_mean:.3f} → {b.reward_mean:.3f} | {a.success_rate:.2f} → {b.success_rate:.2f} | "
+            print(f"| {label} | {len(f)} | {a.reward_mean:.3f} → {b.reward_mean:.3f} | {f.reward_mean.iloc[-2:].mean():.3f} | {a.success_rate:.2f} → {b.success_rate:.2f} | "
                   f"{f.reward_max.max():.3f} | {a.entropy:.2f} → {b.entropy:.2f} | {ev or 'not run'} |")
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
