@@ -105,16 +105,19 @@ def main():
     trl = run_trl(cfg, tok, prompt_ids, args.batch, args.tokens, args.iterations, tmp / "trl")
     import trl as trl_pkg
     t_ours, t_trl = statistics.median(ours[1:]), statistics.median(trl[1:])
+    # etpo's actions end at a sampled eos (TRL's run the full T), so the ratio is also given per action token
+    per_tok = (t_trl / args.tokens) / (t_ours / ours_tokens)
     fig = dict(etpo_ppo_seconds_per_iteration=t_ours, trl_ppo_seconds_per_iteration=t_trl, trl_over_etpo=t_trl / t_ours,
+               trl_over_etpo_per_token=per_tok,
                etpo_action_tokens=ours_tokens, batch=args.batch, tokens=args.tokens, trl_version=trl_pkg.__version__,
                model=f"random Llama, hidden {args.hidden}, {args.layers} layers, vocab {len(tok)}")
     print(f"PPO iteration, {fig['model']}, B={args.batch}, T={args.tokens}, CPU {os.cpu_count()} cores, "
           f"torch {torch.__version__}, trl {trl_pkg.__version__}\n")
-    print("| trainer | seconds per iteration (median) | tokens per action |")
-    print("|---|---|---|")
-    print(f"| etpo PPOTrainer | {t_ours:.3f} | {ours_tokens:.1f} |")
-    print(f"| TRL PPOTrainer | {t_trl:.3f} | {args.tokens} |")
-    print(f"\nTRL / etpo: {t_trl / t_ours:.2f}")
+    print("| trainer | seconds per iteration (median) | tokens per action | ms per action token |")
+    print("|---|---|---|---|")
+    print(f"| etpo PPOTrainer | {t_ours:.3f} | {ours_tokens:.1f} | {1e3 * t_ours / (args.batch * ours_tokens):.2f} |")
+    print(f"| TRL PPOTrainer | {t_trl:.3f} | {args.tokens} | {1e3 * t_trl / (args.batch * args.tokens):.2f} |")
+    print(f"\nTRL / etpo: {t_trl / t_ours:.2f} per iteration, {per_tok:.2f} per action token")
     if args.json: Path(args.json).write_text(json.dumps(fig, indent=1))
 
 

@@ -131,11 +131,11 @@ class Rollout:
 # %% ../nbs/06_rollout.ipynb #2740bfb6
 @torch.no_grad()
 def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False) -> Rollout:
-    "Fill `r.v, r.q_taken, r.next_v, r.logp, r.ref_logp, r.kl, r.entropy` (and `r.values, r.next_values` if `values`) in place; returns `r`."
+    "Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values` (PPO, `values=True`) in place; returns `r`."
     B, T = r.action_ids.shape
     dev = agent.device
-    cols = {k: torch.zeros(B, T) for k in ('v', 'q_taken', 'logp', 'ref_logp', 'kl', 'entropy', 'values')}
-    next_v, next_values = torch.zeros(B), torch.zeros(B)
+    cols = {k: torch.zeros(B, T) for k in ('logp', 'ref_logp', 'kl', 'entropy') + (('values',) if values else ('v', 'q_taken'))}
+    nxt = torch.zeros(B)                                             # V(s') or PPO's value of s'
     for s in range(0, B, batch_size):
         rows = list(range(s, min(s + batch_size, B)))
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
@@ -145,22 +145,24 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         pi = keep(agent.logits('policy', ids, am, t + 1))
         ref_full = agent.logits('reference', ids, am, t + 1)
         ref = keep(ref_full)
-        qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
-        fill = {'v': soft_value(qbar, pi, ref, beta), 'q_taken': qbar.gather(-1, a[..., None])[..., 0],
-                'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
+        fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
+        else:
+            qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
+            fill['v'], fill['q_taken'] = soft_value(qbar, pi, ref, beta), qbar.gather(-1, a[..., None])[..., 0]
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
-        live = [i for i in rows if not r.dones[i]]                  # V(s') only matters where the episode goes on
+        live = [i for i in rows if not r.dones[i]]                  # the next state only matters where the episode goes on
         if live:
             ids, am, _, _ = make_batch([r.next_prompt_ids[i] for i in live], None, pad_id, dev)
-            pi, ref = agent.logits('policy', ids, am, 1), agent.logits('reference', ids, am, 1)
-            qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
-            next_v[live] = soft_value(qbar, pi, ref, beta)[:, 0].float().cpu()
-            if values: next_values[live] = agent.values(ids, am, 1)[:, 0].float().cpu()
-    r.v, r.q_taken, r.logp, r.ref_logp, r.kl, r.entropy = (cols[k] for k in ('v', 'q_taken', 'logp', 'ref_logp', 'kl', 'entropy'))
-    r.next_v = next_v
-    if values: r.values, r.next_values = cols['values'], next_values
+            if values: nxt[live] = agent.values(ids, am, 1)[:, 0].float().cpu()
+            else:
+                pi, ref = agent.logits('policy', ids, am, 1), agent.logits('reference', ids, am, 1)
+                qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
+                nxt[live] = soft_value(qbar, pi, ref, beta)[:, 0].float().cpu()
+    for k, x in cols.items(): setattr(r, k, x)
+    if values: r.next_values = nxt
+    else: r.next_v = nxt
     return r
 
 # %% ../nbs/06_rollout.ipynb #264dc419
