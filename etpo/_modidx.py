@@ -176,4 +176,5 @@ d = { 'settings': { 'branch': 'main',
                               'etpo.trainer.evaluate': ('trainer.html#evaluate', 'etpo/trainer.py'),
                               'etpo.trainer.make_optimizer': ('trainer.html#make_optimizer', 'etpo/trainer.py'),
                               'etpo.trainer.peak_memory_mb': ('trainer.html#peak_memory_mb', 'etpo/trainer.py'),
-                              'etpo.trainer.read_metrics': ('trainer.html#read_metrics', 'etpo/trainer.py')}}}
+                              'etpo.trainer.read_metrics': ('trainer.html#read_metrics', 'etpo/trainer.py'),
+                              'etpo.trainer.set_malloc_mmap_threshold': ('trainer.html#set_malloc_mmap_threshold', 'etpo/trainer.py')}}}

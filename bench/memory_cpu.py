@@ -1,0 +1,75 @@
+"""Peak resident memory and phase times of one ETPO iteration on the CPU, with and without the trainer's malloc setting.
+
+Each setting runs in a fresh process (the resident high-water mark only grows): one iteration of the main job's
+defaults (4 environments x 2 steps on tic_tac_toe, minibatch 4, AdamW, residual critic, lambda-returns).
+
+    python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, about 4 minutes per setting
+    python bench/memory_cpu.py --model tiny-random-llama
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+SETTINGS = {  # name: ETPOConfig overrides
+    "default (malloc mmap threshold 1 MiB)": {},
+    "glibc default malloc (malloc_mmap_threshold=None)": {"malloc_mmap_threshold": None},
+    "default + gradient_checkpointing": {"gradient_checkpointing": True},
+}
+
+
+def child(model: str, overrides: dict):
+    "One iteration; prints a JSON line of peak memory (GiB) and seconds per phase."
+    import etpo.trainer as T
+    from etpo.env import VectorDataScienceEnv
+    from etpo.models import load_model
+    from etpo.rollout import SamplingConfig
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    phases = {}
+
+    def timed(name, f):
+        def g(*a, **k):
+            t = time.perf_counter(); out = f(*a, **k)
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+            phases[f"peak after {name}"] = peak()
+            return out
+        return g
+
+    llm, tok, spec = load_model(model, device="cpu")
+    venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
+    cfg = T.ETPOConfig(iterations=1, n_envs=4, env_steps_per_update=2, lr=1e-5, polyak=0.9, critic_form="residual", td_lambda=1.0,
+                       optimizer="adamw", minibatch_size=4, sampling=SamplingConfig(max_new_tokens=192), output_dir=tempfile.mkdtemp(prefix="etpo-memory-"),
+                       progress_bar=False, tensorboard=False, seed=0, **overrides)
+    tr = T.ETPOTrainer(cfg, llm, venv, tok)
+    T.collect = timed("rollout (generate + env)", T.collect)
+    T.score_rollout = timed("score_rollout", T.score_rollout)
+    tr.update = timed("update", tr.update)
+    tr.train()
+    venv.close()
+    print(json.dumps(phases))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None: return child(args.model, json.loads(args.child))
+    rows = []
+    for name, overrides in SETTINGS.items():
+        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--child", json.dumps(overrides)],
+                             capture_output=True, text=True, check=True).stdout
+        rows.append((name, json.loads(out.strip().splitlines()[-1])))
+    keys = ["rollout (generate + env)", "score_rollout", "update"]
+    print(f"One ETPO iteration, {args.model}, CPU, 8 transitions, minibatch 4\n")
+    print("| setting | peak RSS, GiB | " + " | ".join(f"{k}, s" for k in keys) + " |")
+    print("|---|---|" + "---|" * len(keys))
+    for name, ph in rows:
+        print(f"| {name} | {ph['peak after update']:.2f} | " + " | ".join(f"{ph[k]:.1f}" for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
