@@ -40,8 +40,9 @@ def main():
             a, b = f.iloc[0], f.iloc[-1]
             print(f"| {label} | {len(f)} | {a.reward_mean:.3f} → {b.reward_mean:.3f} | {f.reward_mean.iloc[-2:].mean():.3f} | {a.success_rate:.2f} → {b.success_rate:.2f} | "
                   f"{f.reward_max.max():.3f} | {a.entropy:.2f} → {b.entropy:.2f} | {ev or 'not run'} |")
-        base = [x for run in args.runs if (Path(run) / "evaluation.json").exists()
-                for x in json.loads((Path(run) / "evaluation.json").read_text())["base"]]
+    base = [x for run in args.runs if (Path(run) / "evaluation.json").exists()
+            for x in json.loads((Path(run) / "evaluation.json").read_text())["base"]]
+    if args.table:
         if base:   # every run samples the untrained model too: pooled, they estimate it better than any one run
             rs = [x["reward"] for x in base]
             print(f"\nBase model, first tries pooled over these runs' evaluations: mean reward {sum(rs) / len(rs):.3f}, "
@@ -49,6 +50,10 @@ def main():
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
         sns.lineplot(data=df, x="iteration", y=k, hue="run", marker="o", ax=ax, legend=ax is axs[0]); ax.set(title=title, ylabel="")
+    if base:   # the untrained model's first tries, pooled over the runs' evaluations (first tries only: no reflection steps)
+        axs[0].axhline(sum(x["reward"] for x in base) / len(base), color="gray", ls="--", label="base model, first tries")
+        axs[1].axhline(sum(x["reward"] > -1 for x in base) / len(base), color="gray", ls="--")
+        axs[0].legend(fontsize=8)
     plt.tight_layout()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=90)
