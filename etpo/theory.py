@@ -132,7 +132,7 @@ def token_soft_bellman(mdp:TokenMDP) -> dict:
 
 # %% ../nbs/00_theory.ipynb #2413abd2
 def compare_solvers(mdp:TokenMDP) -> dict:
-    "Max abs gaps between the two exact solvers: `value_gap` (on V) and `policy_gap` (on log π*(a|s)), float64."
+    "Max abs gaps between the two exact solvers: `value_gap` (on V) and `policy_gap` (on log π\\*(a|s)), float64."
     act, tok = action_soft_vi(mdp), token_soft_bellman(mdp)
     log_pi_prod = np.stack([mdp.action_log_prob(lp) for lp in tok['log_pi_tok']])
     return dict(value_gap=float(np.abs(act['V'] - tok['V']).max()),
@@ -176,7 +176,7 @@ def tabular_etpo(mdp:TokenMDP,
                  polyak:float=0.9,   # τ in Q̄ ← τ Q̄ + (1−τ) Q (0.995 in the paper, with far more updates)
                  top_k:int|None=None, temperature:float=1.0, # behaviour: sample from top-k of π**(1/T); None, 1.0 = from π
                  seed:int=0) -> dict:
-    "Sampled tabular ETPO. Returns `log_pi_tok` (H, S, P, V) and `distance` (n_updates,): mean over (h, s) of TV(π(·|s), π*(·|s)) on actions."
+    "Sampled tabular ETPO. Returns `log_pi_tok` (H, S, P, V) and `distance` (n_updates,): mean over (h, s) of TV(π(·|s), π\\*(·|s)) on actions."
     rng = np.random.default_rng(seed)
     ends, a_idx, p_idx = mdp.children
     log_rho = np.log(mdp.rho)[None]                                    # (1, S, P, V)
