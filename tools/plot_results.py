@@ -1,6 +1,9 @@
 """Plot the learning curves of finished runs side by side (the README's results figure).
 
     python tools/plot_results.py runs/train runs/beta0.1 --labels "ETPO beta=0.01" "ETPO beta=0.1" --out nbs/images/results.png
+
+Runs given the same label are seeds of one configuration: the table shows mean ± sd over them and the plot their
+mean with a ± sd band.
 """
 import argparse
 import json
@@ -11,6 +14,40 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+
+
+def spread(xs) -> str:
+    "mean ± standard deviation over seeds (just the value for one seed)"
+    xs = pd.Series(xs, dtype=float)
+    return f"{xs.mean():.3f}" if len(xs) == 1 else f"{xs.mean():.3f} ± {xs.std():.3f}"
+
+
+def first_tries(xs) -> str:
+    "mean reward and success rate of first-try evaluation samples"
+    return f"{sum(x['reward'] for x in xs) / len(xs):.2f}, {sum(x['reward'] > -1 for x in xs) / len(xs):.2f}"
+
+
+def table(groups:dict, evals:dict, base:list) -> str:
+    "Markdown table, one row per label; a label given to several runs (seeds) shows mean ± sd over them."
+    rows = ["| run | seeds | iterations | reward, first → last iteration | reward, mean of the last 2 iterations | "
+            "success rate, last 2 iterations | best ROC AUC | entropy, first → last | first-try eval: base → trained (mean, success; n) |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for label, runs in groups.items():
+        fs = [f for _, f in runs]
+        last2 = lambda k: [f[k].iloc[-2:].mean() for f in fs]
+        mean_at = lambda k, i: sum(f[k].iloc[i] for f in fs) / len(fs)
+        ev = [evals[r] for r, _ in runs if r in evals]
+        trained = [x for e in ev for k in e if k != "base" for x in e[k]]
+        ev_txt = f"{first_tries([x for e in ev for x in e['base']])} → {first_tries(trained)}; {len(trained)}" if trained else "not run"
+        iters = sorted({len(f) for f in fs})
+        rows.append(f"| {label} | {len(fs)} | {'/'.join(map(str, iters))} | {mean_at('reward_mean', 0):.3f} → {mean_at('reward_mean', -1):.3f} | "
+                    f"{spread(last2('reward_mean'))} | {spread(last2('success_rate'))} | {spread([f.reward_max.max() for f in fs])} | "
+                    f"{mean_at('entropy', 0):.2f} → {mean_at('entropy', -1):.2f} | {ev_txt} |")
+    if base:   # every run samples the untrained model too: pooled, they estimate it better than any one run
+        rs = [x["reward"] for x in base]
+        rows.append(f"\nBase model (adapters off), first tries pooled over these runs' evaluations: mean reward {sum(rs) / len(rs):.3f}, "
+                    f"success {sum(r > -1 for r in rs) / len(rs):.2f}, best ROC AUC {max(rs):.3f} (n = {len(rs)})")
+    return "\n".join(rows)
 
 
 def main():
@@ -28,28 +65,15 @@ def main():
         if not p.exists(): ap.error(f"{p} not found: is {run} the output_dir of a finished run?")
         frames.append(pd.DataFrame([json.loads(l) for l in p.read_text().splitlines() if l.strip()]).assign(run=label))
     df = pd.concat(frames)
-    if args.table:
-        print("| run | iterations | reward, first → last iteration | reward, mean of the last 2 | success rate, first → last | best ROC AUC | entropy, first → last | first-try eval: base → trained (mean, success) |")
-        print("|---|---|---|---|---|---|---|---|")
-        for run, label, f in zip(args.runs, labels, frames):
-            ev_p, ev = Path(run) / "evaluation.json", ""
-            if ev_p.exists():
-                e = json.loads(ev_p.read_text())
-                fmt = lambda xs: f"{sum(x['reward'] for x in xs) / len(xs):.2f}, {sum(x['reward'] > -1 for x in xs) / len(xs):.2f}"
-                ev = " → ".join(fmt(e[k]) for k in e)
-            a, b = f.iloc[0], f.iloc[-1]
-            print(f"| {label} | {len(f)} | {a.reward_mean:.3f} → {b.reward_mean:.3f} | {f.reward_mean.iloc[-2:].mean():.3f} | {a.success_rate:.2f} → {b.success_rate:.2f} | "
-                  f"{f.reward_max.max():.3f} | {a.entropy:.2f} → {b.entropy:.2f} | {ev or 'not run'} |")
-    base = [x for run in args.runs if (Path(run) / "evaluation.json").exists()
-            for x in json.loads((Path(run) / "evaluation.json").read_text())["base"]]
-    if args.table:
-        if base:   # every run samples the untrained model too: pooled, they estimate it better than any one run
-            rs = [x["reward"] for x in base]
-            print(f"\nBase model, first tries pooled over these runs' evaluations: mean reward {sum(rs) / len(rs):.3f}, "
-                  f"success {sum(r > -1 for r in rs) / len(rs):.2f}, best ROC AUC {max(rs):.3f} (n = {len(rs)})")
+    groups = {}   # label -> [(run, frame)]: runs given the same label are seeds of one configuration
+    for run, label, f in zip(args.runs, labels, frames): groups.setdefault(label, []).append((run, f))
+    evals = {run: json.loads((Path(run) / "evaluation.json").read_text()) for run in args.runs if (Path(run) / "evaluation.json").exists()}
+    base = [x for e in evals.values() for x in e["base"]]
+    if args.table: print(table(groups, evals, base))
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
-        sns.lineplot(data=df, x="iteration", y=k, hue="run", marker="o", ax=ax, legend=ax is axs[0]); ax.set(title=title, ylabel="")
+        # several seeds of one label: their mean, with a band of ± one standard deviation over seeds
+        sns.lineplot(data=df, x="iteration", y=k, hue="run", marker="o", errorbar="sd", ax=ax, legend=ax is axs[0]); ax.set(title=title, ylabel="")
     if base:   # the untrained model's first tries, pooled over the runs' evaluations (first tries only: no reflection steps)
         axs[0].axhline(sum(x["reward"] for x in base) / len(base), color="gray", ls="--", label="base model, first tries")
         axs[1].axhline(sum(x["reward"] > -1 for x in base) / len(base), color="gray", ls="--")

@@ -1,0 +1,34 @@
+"""tools/plot_results.py: the README's results table groups runs that share a label as seeds (mean ± sd)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fake_run(d:Path, rewards:list[float], eval_base:list[float], eval_trained:list[float]):
+    d.mkdir()
+    rows = [dict(iteration=i, reward_mean=r, reward_max=r + 0.5, success_rate=float(r > -1), kl=0.01 * i, entropy=0.5)
+            for i, r in enumerate(rewards)]
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ev = dict(base=[dict(reward=x) for x in eval_base], etpo=[dict(reward=x) for x in eval_trained])
+    (d / "evaluation.json").write_text(json.dumps(ev))
+
+
+def test_seeds_with_one_label_become_one_row_with_spread(tmp_path):
+    fake_run(tmp_path / "s0", [-1.0, 0.0, 0.2], [-1.0, 0.6], [0.6, 0.6])
+    fake_run(tmp_path / "s1", [-1.0, 0.4, 0.6], [0.6, 0.6], [-1.0, 0.6])
+    fake_run(tmp_path / "other", [0.1, 0.1, 0.1], [-1.0, -1.0], [-1.0, -1.0])
+    out = subprocess.run([sys.executable, "tools/plot_results.py", str(tmp_path / "s0"), str(tmp_path / "s1"), str(tmp_path / "other"),
+                          "--labels", "A", "A", "B", "--table", "--out", str(tmp_path / "fig.png")],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    row = next(l for l in out.splitlines() if l.startswith("| A |")).split(" | ")
+    assert row[1] == "2"                          # two seeds
+    assert row[3] == "-1.000 → 0.400"             # first/last iteration, averaged over seeds
+    assert row[4] == "0.300 ± 0.283"              # mean of the last 2 iterations: 0.1 and 0.5 → mean 0.3, sample sd 0.283
+    assert row[6] == "0.900 ± 0.283"              # best reward_max per seed: 0.7 and 1.1
+    assert row[8].startswith("0.20, 0.75 → 0.20, 0.75; 4")   # pooled first tries: base, trained, n
+    assert next(l for l in out.splitlines() if l.startswith("| B |")).split(" | ")[4] == "0.100"   # one seed: no spread
+    assert "mean reward -0.200, success 0.50" in out and "(n = 6)" in out   # base pooled over all three runs
+    assert (tmp_path / "fig.png").stat().st_size > 0
