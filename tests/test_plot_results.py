@@ -12,7 +12,8 @@ def fake_run(d:Path, rewards:list[float], eval_base:list[float], eval_trained:li
     rows = [dict(iteration=i, reward_mean=r, reward_max=r + 0.5, success_rate=float(r > -1), kl=0.01 * i, entropy=0.5)
             for i, r in enumerate(rewards)]
     (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    ev = dict(base=[dict(reward=x) for x in eval_base], etpo=[dict(reward=x) for x in eval_trained])
+    prog = lambda x: "model = sklearn.linear_model.LogisticRegression()" if x > -1 else "model = SGDClassifier(max_iter=5)"
+    ev = dict(base=[dict(reward=x, program=prog(x)) for x in eval_base], etpo=[dict(reward=x, program=prog(x)) for x in eval_trained])
     (d / "evaluation.json").write_text(json.dumps(ev))
 
 
@@ -21,7 +22,7 @@ def test_seeds_with_one_label_become_one_row_with_spread(tmp_path):
     fake_run(tmp_path / "s1", [-1.0, 0.4, 0.6], [0.6, 0.6], [-1.0, 0.6])
     fake_run(tmp_path / "other", [0.1, 0.1, 0.1], [-1.0, -1.0], [-1.0, -1.0])
     out = subprocess.run([sys.executable, "tools/plot_results.py", str(tmp_path / "s0"), str(tmp_path / "s1"), str(tmp_path / "other"),
-                          "--labels", "A", "A", "B", "--table", "--out", str(tmp_path / "fig.png")],
+                          "--labels", "A", "A", "B", "--table", "--programs", "--out", str(tmp_path / "fig.png")],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
     row = next(l for l in out.splitlines() if l.startswith("| A |")).split(" | ")
     assert row[1] == "2"                          # two seeds
@@ -32,3 +33,9 @@ def test_seeds_with_one_label_become_one_row_with_spread(tmp_path):
     assert next(l for l in out.splitlines() if l.startswith("| B |")).split(" | ")[4] == "0.100"   # one seed: no spread
     assert "mean reward -0.200, success 0.50" in out and "(n = 6)" in out   # base pooled over all three runs
     assert (tmp_path / "fig.png").stat().st_size > 0
+
+    # --programs: the classes the first tries build, base vs trained, pooled over a label's seeds
+    head = next(l for l in out.splitlines() if l.startswith("| run | policy |")).split(" | ")
+    assert head[3:] == ["LogisticRegression", "SGDClassifier |"]       # most common first; here 6 each, so by name
+    assert "| A | base | 4 | 3 (3 work) | 1 (0 work) |" in out
+    assert "| B | trained | 2 |  | 2 (0 work) |" in out

@@ -3,10 +3,12 @@
     python tools/plot_results.py runs/train runs/beta0.1 --labels "ETPO beta=0.01" "ETPO beta=0.1" --out nbs/images/results.png
 
 Runs given the same label are seeds of one configuration: the table shows mean ± sd over them and the plot their
-mean with a ± sd band.
+mean with a ± sd band. `--programs` counts the classes the evaluated first tries build (base model vs trained).
 """
 import argparse
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -50,12 +52,36 @@ def table(groups:dict, evals:dict, base:list) -> str:
     return "\n".join(rows)
 
 
+def estimator(program:str) -> str:
+    "the class a first try builds: the first CamelCase name it calls (e.g. `LogisticRegression`), '?' when it calls none"
+    m = re.search(r"\b([A-Z][A-Za-z0-9]+)\(", program or "")
+    return m.group(1) if m else "?"
+
+
+def programs(groups:dict, evals:dict) -> str:
+    "Markdown table: per label, how many first tries of the base model and of the trained policy build each class, and how many of those work"
+    rows = []   # (label, policy, Counter of (class, works))
+    for label, runs in groups.items():
+        ev = [evals[r] for r, _ in runs if r in evals]
+        for policy, xs in [("base", [x for e in ev for x in e["base"]]), ("trained", [x for e in ev for k in e if k != "base" for x in e[k]])]:
+            if xs: rows.append((label, policy, Counter((estimator(x.get("program")), x["reward"] > -1) for x in xs)))
+    if not rows: return "no evaluation.json in these runs"
+    total = Counter(c for *_, n in rows for (c, _), k in n.items() for _ in range(k))
+    classes = sorted(total, key=lambda c: (-total[c], c))   # most common first, ties by name
+    out = ["| run | policy | n | " + " | ".join(classes) + " |", "|---|---|---|" + "---|" * len(classes)]
+    for label, policy, n in rows:
+        cell = lambda c: f"{n[(c, True)] + n[(c, False)]} ({n[(c, True)]} work)" if n[(c, True)] + n[(c, False)] else ""
+        out.append(f"| {label} | {policy} | {sum(n.values())} | " + " | ".join(cell(c) for c in classes) + " |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="output_dir of each run (holding metrics.jsonl)")
     ap.add_argument("--labels", nargs="+", default=None, help="one label per run (default: folder names)")
     ap.add_argument("--out", default="nbs/images/results.png")
     ap.add_argument("--table", action="store_true", help="also print a markdown table of the runs (first/last reward, success, best ROC AUC, evaluation)")
+    ap.add_argument("--programs", action="store_true", help="also print which classes the evaluated first tries build, base model vs trained policy")
     args = ap.parse_args()
     labels = args.labels or [Path(r).name for r in args.runs]
     if len(labels) != len(args.runs): ap.error("give one label per run")
@@ -70,6 +96,7 @@ def main():
     evals = {run: json.loads((Path(run) / "evaluation.json").read_text()) for run in args.runs if (Path(run) / "evaluation.json").exists()}
     base = [x for e in evals.values() for x in e["base"]]
     if args.table: print(table(groups, evals, base))
+    if args.programs: print("\n" + programs(groups, evals))
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
         # several seeds of one label: their mean, with a band of ± one standard deviation over seeds
