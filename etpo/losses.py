@@ -27,10 +27,14 @@ def _f(x:Tensor) -> Tensor:
     "Compute dtype: float32 for half/bfloat16/float32 inputs, float64 stays float64."
     return x if x.dtype == torch.float64 else x.float()
 
-def _chunks(T:int, chunk_size:int|None) -> list[slice]:
-    "Slices over T; by default 8 chunks, so the two or three per-chunk temporaries stay well under one (B, T, V) float32 tensor."
-    c = chunk_size or max(1, math.ceil(T / 8))
-    return [slice(i, min(i + c, T)) for i in range(0, T, c)]
+def _chunks(B:int, T:int, V:int, chunk_size:int|None) -> list[tuple[int, slice]]:
+    """Indices `(b, tokens)` covering a (B, T) grid, one sequence at a time: `x[idx]` is a (c, V) block that is
+    contiguous whenever each sequence's (T, V) rows are (true of a T-slice of model logits), so softmax kernels never
+    copy it. By default about 32 chunks in all, so the two per-chunk temporaries stay near 1/16 of one (B, T, V)
+    tensor, but none under 2**20 logits (4 MiB in float32), where the loop would cost more than the memory it saves;
+    `chunk_size` sets the tokens per chunk instead."""
+    c = min(T, chunk_size or max(math.ceil(B * T / 32), math.ceil(2**20 / V)))
+    return [(b, slice(i, min(i + c, T))) for b in range(B) for i in range(0, T, c)]
 
 def masked_mean(x:Tensor, # (B, T) per-token values
                 mask:Tensor, # (B, T) bool or 0/1, True on real tokens
@@ -45,16 +49,16 @@ def soft_value(q_logits:Tensor,   # (B, T, V) critic Q-values (target critic Q̄
                pi_logits:Tensor,  # (B, T, V) policy logits
                ref_logits:Tensor, # (B, T, V) reference-policy logits
                beta:float,        # KL coefficient β
-               chunk_size:int|None=None, # tokens per chunk; default T/8
+               chunk_size:int|None=None, # tokens per chunk; default: about 32 chunks over the batch
               ) -> Tensor:
     "Soft value V_j = Σ_w π_j(w) Q_j(w) − β KL(π_j ‖ ρ_j), shape (B, T), float32; no gradient (DESIGN §1). Raises ValueError on mismatched shapes."
     _check_logits(q_logits, pi_logits, ref_logits)
     out = torch.empty(q_logits.shape[:2], dtype=torch.float32, device=q_logits.device)
-    for sl in _chunks(q_logits.shape[1], chunk_size):
-        logp = torch.log_softmax(pi_logits[:, sl].float(), -1)
-        x = torch.log_softmax(ref_logits[:, sl].float(), -1)      # log ρ
-        x.sub_(logp).mul_(beta).add_(q_logits[:, sl])              # Q − β(log π − log ρ)
-        out[:, sl] = logp.exp_().mul_(x).sum(-1)
+    for i in _chunks(*q_logits.shape, chunk_size):
+        logp = torch.log_softmax(pi_logits[i].float(), -1)
+        x = torch.log_softmax(ref_logits[i].float(), -1)      # log ρ
+        x.sub_(logp).mul_(beta).add_(q_logits[i])              # Q − β(log π − log ρ)
+        out[i] = logp.exp_().mul_(x).sum(-1)
     return out
 
 # %% ../nbs/01_losses.ipynb #574c3d27
@@ -91,17 +95,17 @@ def token_targets(v:Tensor,       # (B, T) soft values V_j (from `soft_value` wi
 class _SoftPolicyLoss(torch.autograd.Function):
     "Σ_{b,j} weights[b,j] Σ_w π(w)[β(log π(w) − log ρ(w)) − Q(w)], with an analytic chunked backward."
     @staticmethod
-    def _g(pi, q, ref, beta, sl):
-        logp = torch.log_softmax(_f(pi[:, sl]), -1)
-        g = torch.log_softmax(_f(ref[:, sl]), -1).sub_(logp).mul_(-beta).sub_(q[:, sl])  # β(log π − log ρ) − Q
+    def _g(pi, q, ref, beta, i):
+        logp = torch.log_softmax(_f(pi[i]), -1)
+        g = torch.log_softmax(_f(ref[i]), -1).sub_(logp).mul_(-beta).sub_(q[i])  # β(log π − log ρ) − Q
         return logp.exp_(), g
 
     @staticmethod
     def forward(ctx, pi_logits, q_logits, ref_logits, beta, weights, chunk_size):
         total = torch.zeros((), dtype=_f(pi_logits).dtype, device=pi_logits.device)
-        for sl in _chunks(pi_logits.shape[1], chunk_size):
-            p, g = _SoftPolicyLoss._g(pi_logits, q_logits, ref_logits, beta, sl)
-            total += (p.mul_(g).sum(-1) * weights[:, sl]).sum().to(total.dtype)
+        for i in _chunks(*pi_logits.shape, chunk_size):
+            p, g = _SoftPolicyLoss._g(pi_logits, q_logits, ref_logits, beta, i)
+            total += (p.mul_(g).sum(-1) * weights[i]).sum().to(total.dtype)
         ctx.save_for_backward(pi_logits, q_logits, ref_logits, weights)
         ctx.beta, ctx.chunk_size = beta, chunk_size
         return total
@@ -110,10 +114,10 @@ class _SoftPolicyLoss(torch.autograd.Function):
     def backward(ctx, grad_out):
         pi_logits, q_logits, ref_logits, weights = ctx.saved_tensors
         grad = torch.empty_like(pi_logits)
-        for sl in _chunks(pi_logits.shape[1], ctx.chunk_size):
-            p, g = _SoftPolicyLoss._g(pi_logits, q_logits, ref_logits, ctx.beta, sl)
-            eg = (p.unsqueeze(-2) @ g.unsqueeze(-1)).squeeze(-1)            # E_π[g], (B, c, 1), no (B, c, V) temporary
-            grad[:, sl] = g.sub_(eg).mul_(p).mul_((weights[:, sl] * grad_out)[..., None])
+        for i in _chunks(*pi_logits.shape, ctx.chunk_size):
+            p, g = _SoftPolicyLoss._g(pi_logits, q_logits, ref_logits, ctx.beta, i)
+            eg = (p.unsqueeze(-2) @ g.unsqueeze(-1)).squeeze(-1)            # E_π[g], (c, 1), no (c, V) temporary
+            grad[i] = g.sub_(eg).mul_(p).mul_((weights[i] * grad_out)[..., None])
         return grad, None, None, None, None, None
 
 # %% ../nbs/01_losses.ipynb #24b943d2
@@ -122,7 +126,7 @@ def policy_loss(pi_logits:Tensor,  # (B, T, V) policy logits (requires grad)
                 ref_logits:Tensor, # (B, T, V) reference-policy logits (constants)
                 beta:float,        # KL coefficient β
                 mask:Tensor,       # (B, T) real action tokens
-                chunk_size:int|None=None, # tokens per chunk; default T/8
+                chunk_size:int|None=None, # tokens per chunk; default: about 32 chunks over the batch
                ) -> Tensor:
     "ETPO policy loss: masked mean over tokens of Σ_w π(w)[β(log π(w) − log ρ(w)) − Q(w)]. Scalar float32 (float64 for float64 inputs); gradients reach `pi_logits` only (DESIGN §1)."
     _check_logits(pi_logits, q_logits, ref_logits)
@@ -161,8 +165,9 @@ def token_logprobs(logits:Tensor,  # (B, T, V) logits
                   ) -> Tensor:
     "log softmax(logits)[actions], shape (B, T), float32; differentiable."
     _check_logits(logits)
-    return torch.cat([torch.log_softmax(logits[:, sl].float(), -1).gather(-1, actions[:, sl, None].long()).squeeze(-1)
-                      for sl in _chunks(logits.shape[1], chunk_size)], 1)
+    B, T, V = logits.shape
+    return torch.cat([torch.log_softmax(logits[i].float(), -1).gather(-1, actions[i].long()[:, None]).squeeze(-1)
+                      for i in _chunks(B, T, V, chunk_size)]).view(B, T)   # chunks run b-major: concatenated they are the (B, T) rows
 
 @torch.no_grad()
 def policy_stats(pi_logits:Tensor,  # (B, T, V) policy logits
@@ -172,11 +177,11 @@ def policy_stats(pi_logits:Tensor,  # (B, T, V) policy logits
     "Per-token `(kl, entropy)`: KL(π_j ‖ ρ_j) and H(π_j) in nats, each (B, T) float32; no gradient."
     _check_logits(pi_logits, ref_logits)
     kl, ent = (torch.empty(pi_logits.shape[:2], device=pi_logits.device) for _ in range(2))
-    for sl in _chunks(pi_logits.shape[1], chunk_size):
-        logp = torch.log_softmax(pi_logits[:, sl].float(), -1)
+    for i in _chunks(*pi_logits.shape, chunk_size):
+        logp = torch.log_softmax(pi_logits[i].float(), -1)
         p = logp.exp()
-        ent[:, sl] = -(p * logp).sum(-1)
-        kl[:, sl] = (p * (logp - torch.log_softmax(ref_logits[:, sl].float(), -1))).sum(-1)
+        ent[i] = -(p * logp).sum(-1)
+        kl[i] = (p * (logp - torch.log_softmax(ref_logits[i].float(), -1))).sum(-1)
     return kl, ent
 
 # %% ../nbs/01_losses.ipynb #6cf5d280
