@@ -18,8 +18,8 @@ from .data import Dataset, load_dataset
 from .sandbox import Limits, run_program, truncate
 
 # %% auto #0
-__all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'SPLIT_SEEDS', 'BANNED', 'extract_body', 'program_from_body', 'make_prompt',
-           'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv', 'VectorDataScienceEnv']
+__all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body', 'program_from_body',
+           'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv', 'VectorDataScienceEnv']
 
 # %% ../nbs/04_env.ipynb #0451cac2
 def extract_body(text:str) -> str:
@@ -47,7 +47,10 @@ def program_from_body(body:str, prompt_style:str='completion') -> str:
 PROGRAM_HEADER = "import numpy as np\nimport sklearn\n\n"
 
 # %% ../nbs/04_env.ipynb #c42095b4
-def _describe(ds:Dataset, n_train:int) -> str:
+def _describe(ds:Dataset, n_train:int, compact:bool=False) -> str:
+    if compact:   # one line: about 40 tokens with the header, a quarter of the full prompt
+        return (f"# {ds.description}: x_train ({n_train}, {ds.x.shape[1]}) floats, y_train labels 0..{ds.n_classes - 1}. "
+                "Return a fitted scikit-learn classifier with predict_proba.\n")
     names = ', '.join(ds.feature_names[:20]) + (', ...' if len(ds.feature_names) > 20 else '')
     return (f"# Data set: {ds.description}\n"
             f"# x_train: numpy array of shape ({n_train}, {ds.x.shape[1]}), float features: {names}\n"
@@ -56,16 +59,19 @@ def _describe(ds:Dataset, n_train:int) -> str:
             "# It is scored by the ROC AUC of model.predict_proba on held-out rows. Do not use GridSearchCV.\n")
 
 BODY_DOCSTRING = '    """Fit a scikit-learn classifier with predict_proba on x_train, y_train and return the fitted model."""\n'
+PROMPT_STYLES = ('completion', 'infill', 'compact')
 
 def make_prompt(ds:Dataset, prompt_style:str='completion', previous:str|None=None, error:str|None=None, n_train:int|None=None) -> str:
-    "Initial prompt, or the reflection prompt when `previous` code and its `error` are given. Completion prompts end at a newline."
-    text = _describe(ds, n_train or len(ds.y) // 2)
+    """Initial prompt, or the reflection prompt when `previous` code and its `error` are given. Completion and compact prompts
+    end at a newline; 'compact' is a completion prompt with a one-line description and no docstring (short, for CPU experiments).
+    Raises ValueError for a `prompt_style` not in `PROMPT_STYLES`."""
+    if prompt_style not in PROMPT_STYLES: raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+    text = _describe(ds, n_train or len(ds.y) // 2, compact=prompt_style == 'compact')
     if previous is not None:
         text += ("# Your previous attempt failed.\n# Previous code:\n" + textwrap.indent(previous.strip(), '#   ') +
                  "\n# Error:\n" + textwrap.indent(truncate(error or '', 800).strip(), '#   ') + "\n# Write a corrected version.\n")
-    text += PROGRAM_HEADER + "def build_model(x_train, y_train):\n" + BODY_DOCSTRING
+    text += PROGRAM_HEADER + "def build_model(x_train, y_train):\n" + (BODY_DOCSTRING if prompt_style != 'compact' else '')
     if prompt_style == 'infill': text += "    <FILL_ME>\n    return model\n"
-    elif prompt_style != 'completion': raise ValueError(f"prompt_style must be 'completion' or 'infill', got {prompt_style!r}")
     return text
 
 # %% ../nbs/04_env.ipynb #2e89fa28
@@ -111,14 +117,14 @@ def score_program(code:str, ds:Dataset, splits=None, limits:Limits|None=None, ca
 class DataScienceEnv:
     "The paper's multi-step code-writing environment on one data set, with Gymnasium's `reset`/`step` signatures."
     def __init__(self, dataset:str|Dataset,         # a `Dataset` or a registry name (see `etpo.data.DATASETS`)
-                 prompt_style:str='completion',     # "completion" or "infill" (CodeLlama <FILL_ME>)
+                 prompt_style:str='completion',     # "completion", "infill" (CodeLlama <FILL_ME>) or "compact" (a short completion prompt)
                  max_steps:int=5,                   # attempts per episode (the paper: 5)
                  timeout:float=300.0,               # wall-clock seconds per program (the paper: 300)
                  data_dir=None,                     # folder with the Kaggle CSVs
                  limits:Limits|None=None,           # sandbox limits; `timeout` sets `limits.wall_s`
                  cache:dict|None=None,              # reward cache shared between environments; None makes one
                 ):
-        if prompt_style not in ('completion', 'infill'): raise ValueError(f"prompt_style must be 'completion' or 'infill', got {prompt_style!r}")
+        if prompt_style not in PROMPT_STYLES: raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
         if max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         self.dataset = load_dataset(dataset, data_dir)
         self.prompt_style, self.max_steps = prompt_style, max_steps

@@ -12,8 +12,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['masked_mean', 'soft_value', 'token_targets', 'policy_loss', 'reference_policy_loss', 'critic_loss', 'token_logprobs',
-           'policy_stats', 'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
+__all__ = ['masked_mean', 'soft_value', 'token_targets', 'policy_loss', 'reference_policy_loss', 'critic_loss', 'support_indices',
+           'on_support', 'conservative_penalty', 'kl_to_old', 'trust_region_coef', 'soft_target_stats', 'critic_drift',
+           'token_logprobs', 'policy_stats', 'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss',
+           'ppo_value_loss']
 
 # %% ../nbs/01_losses.ipynb #e6d4f9b0
 def _check_logits(*logits:Tensor):
@@ -39,9 +41,9 @@ def _chunks(B:int, T:int, V:int, chunk_size:int|None) -> list[tuple[int, slice]]
 def masked_mean(x:Tensor, # (B, T) per-token values
                 mask:Tensor, # (B, T) bool or 0/1, True on real tokens
                ) -> Tensor:
-    "Mean of `x` over the tokens where `mask` is set; 0 if there are none. Scalar float32."
-    m = mask.to(torch.float32)
-    return (x.float() * m).sum() / m.sum().clamp(min=1.0)
+    "Mean of `x` over the tokens where `mask` is set; 0 if there are none. Scalar float32 (float64 for float64 `x`)."
+    m = mask.to(_f(x).dtype)
+    return (_f(x) * m).sum() / m.sum().clamp(min=1.0)
 
 # %% ../nbs/01_losses.ipynb #a2ea0c85
 @torch.no_grad()
@@ -157,6 +159,90 @@ def critic_loss(q_logits:Tensor, # (B, T, V) online critic Q-values (requires gr
         raise ValueError(f"need q_logits (B, T, V) and actions (B, T); got {tuple(q_logits.shape)} and {tuple(actions.shape)}")
     q_taken = q_logits.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1).float()
     return masked_mean(F.huber_loss(q_taken, targets.float().detach(), reduction='none', delta=delta), mask)
+
+# %% ../nbs/01_losses.ipynb #91b7437f
+def support_indices(ref_logits:Tensor, # (B, T, V) reference-policy logits
+                    k:int,             # support size: the k most likely tokens of ρ_j
+                   ) -> Tensor:
+    "The support S_j = top-k(ρ_j) at every position: (B, T, k) int64 token ids, most likely first. Raises ValueError unless 1 ≤ k ≤ V."
+    _check_logits(ref_logits)
+    if not 1 <= k <= ref_logits.shape[-1]: raise ValueError(f"support size k must be in [1, V={ref_logits.shape[-1]}], got {k}")
+    return ref_logits.topk(k, dim=-1).indices
+
+def on_support(idx:Tensor, # (B, T, k) token ids from `support_indices`
+               *logits:Tensor, # (B, T, V) tensors (logits or Q-values)
+              ) -> list[Tensor]:
+    "Each tensor gathered at `idx`: (B, T, k) each, differentiable (gradients scatter back into V). Raises ValueError on a shape mismatch."
+    for x in logits:
+        if x.shape[:2] != idx.shape[:2]: raise ValueError(f"support ids {tuple(idx.shape)} and tensor {tuple(x.shape)} differ in (B, T)")
+    return [x.gather(-1, idx) for x in logits]
+
+# %% ../nbs/01_losses.ipynb #f24b452a
+def conservative_penalty(q_logits:Tensor,   # (B, T, V) or (B, T, k) online critic Q (requires grad); Q on the support
+                         ref_logits:Tensor, # same shape: reference-policy logits (constants)
+                         q_taken:Tensor,    # (B, T) online critic Q of the taken tokens (requires grad)
+                         mask:Tensor,       # (B, T) real action tokens
+                         beta:float,        # KL coefficient β
+                        ) -> Tensor:
+    "CQL with prior ρ: masked mean of β log Σ_w ρ_j(w) e^{Q_j(w)/β} − Q_j(wʲ) (Kumar et al. 2020, CQL(H)). Scalar float32 (float64 for float64 inputs)."
+    _check_logits(q_logits, ref_logits)
+    v_star = beta * torch.logsumexp(torch.log_softmax(_f(ref_logits).detach(), -1) + _f(q_logits) / beta, -1)
+    return masked_mean(v_star - _f(q_taken), mask)
+
+# %% ../nbs/01_losses.ipynb #8e318fe6
+def kl_to_old(pi_logits:Tensor, # (B, T, k) current policy logits on the support (requires grad)
+              old_logp:Tensor,  # (B, T, k) log π_old on the same support, from the rollout (normalised over it)
+              mask:Tensor,      # (B, T) real action tokens
+             ) -> Tensor:
+    "Masked mean over tokens of KL(π_j ‖ π_old,j), both normalised over the last axis. Scalar float32."
+    logp = torch.log_softmax(_f(pi_logits), -1)
+    return masked_mean((logp.exp() * (logp - old_logp.detach().to(logp.dtype))).sum(-1), mask)
+
+def trust_region_coef(beta:float, # KL coefficient β
+                      eta:float,  # mirror-descent step η in (0, 1]; 1 switches the trust region off
+                     ) -> float:
+    "c = β(1 − η)/η, the weight of KL(π ‖ π_old) that makes one policy update a mirror-descent step of size η. Raises ValueError unless 0 < η ≤ 1."
+    if not 0 < eta <= 1: raise ValueError(f"trust-region step eta must be in (0, 1], got {eta}")
+    return beta * (1 - eta) / eta
+
+# %% ../nbs/01_losses.ipynb #35b40321
+@torch.no_grad()
+def soft_target_stats(q_logits:Tensor,   # (B, T, V) critic Q-values
+                      pi_logits:Tensor,  # (B, T, V) policy logits
+                      ref_logits:Tensor, # (B, T, V) reference logits
+                      actions:Tensor,    # (B, T) int64 taken token ids
+                      mask:Tensor,       # (B, T) real action tokens
+                      beta:float,        # KL coefficient β
+                      chunk_size:int|None=None,
+                     ) -> dict[str, float]:
+    "Means over real tokens of `q_std`, `q_gap` (nats), `target_entropy` and `kl_target` (nats) of π* ∝ ρe^{Q/β}, and `nonfinite` (a count over all three tensors). Non-finite entries are counted, then read as 0."
+    _check_logits(q_logits, pi_logits, ref_logits)
+    B, T, _ = q_logits.shape
+    cols = {k: torch.zeros(B, T) for k in ('q_std', 'q_gap', 'target_entropy', 'kl_target')}
+    nonfinite = sum(int((~torch.isfinite(x)).sum()) for x in (q_logits, pi_logits, ref_logits))
+    clean = lambda x: torch.nan_to_num(x.float(), nan=0.0, posinf=0.0, neginf=0.0)
+    for i in _chunks(B, T, q_logits.shape[-1], chunk_size):
+        q, logp = clean(q_logits[i]), torch.log_softmax(clean(pi_logits[i]), -1)
+        log_star = torch.log_softmax(torch.log_softmax(clean(ref_logits[i]), -1) + q / beta, -1)
+        cols['q_std'][i] = q.std(-1).cpu()
+        cols['q_gap'][i] = ((q.max(-1).values - q.gather(-1, actions[i][:, None]).squeeze(-1)) / beta).cpu()
+        cols['target_entropy'][i] = -(log_star.exp() * log_star).sum(-1).cpu()
+        cols['kl_target'][i] = (logp.exp() * (logp - log_star)).sum(-1).cpu()
+    m = mask.cpu()
+    return {k: float(masked_mean(v, m)) for k, v in cols.items()} | dict(nonfinite=float(nonfinite))
+
+@torch.no_grad()
+def critic_drift(q_before:Tensor, # (B, T, V) critic Q before a critic step
+                 q_after:Tensor,  # (B, T, V) the same inputs after it
+                 actions:Tensor,  # (B, T) taken token ids
+                 mask:Tensor,     # (B, T) real action tokens
+                ) -> dict[str, float]:
+    "Mean |ΔQ| one critic step causes: `drift_untaken` over the vocabulary entries not taken, `drift_taken` over the taken ones (real tokens only)."
+    _check_logits(q_before, q_after)
+    d = (q_after.float() - q_before.float()).abs()
+    taken = d.gather(-1, actions[..., None]).squeeze(-1)
+    untaken = (d.sum(-1) - taken) / (d.shape[-1] - 1)
+    return dict(drift_untaken=float(masked_mean(untaken, mask)), drift_taken=float(masked_mean(taken, mask)))
 
 # %% ../nbs/01_losses.ipynb #b89ddd73
 def token_logprobs(logits:Tensor,  # (B, T, V) logits
