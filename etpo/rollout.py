@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from .losses import policy_stats, soft_value, token_logprobs
+from .losses import on_support, policy_stats, soft_value, support_indices, token_logprobs
 from .models import Agent
 
 # %% auto #0
@@ -86,7 +86,7 @@ def make_batch(prompt_ids:list[list[int]], action_ids:list[list[int]]|None, pad_
 # %% ../nbs/06_rollout.ipynb #4873cd05
 @dataclass
 class Rollout:
-    "A batch of B transitions. Per token only scalars: ids, mask, V_j, log π, log ρ, KL, entropy (and PPO values)."
+    "A batch of B transitions. Per token only scalars: ids, mask, V_j, log π, log ρ, KL, entropy (and PPO values); with a support of k tokens, k ids and k log π_old more."
     prompt_ids: list[list[int]]       # B prompts' token ids
     action_ids: torch.Tensor          # (B, T) int64, right-padded
     mask: torch.Tensor                # (B, T) bool: real action tokens
@@ -102,6 +102,8 @@ class Rollout:
     entropy: torch.Tensor|None = None # (B, T) float32 H(π_j)
     values: torch.Tensor|None = None  # (B, T) float32 PPO state values
     next_values: torch.Tensor|None = None  # (B,) float32
+    support: torch.Tensor|None = None # (B, T, k) int64 top-k tokens of ρ_j (ETPO with `support_k`)
+    old_logp: torch.Tensor|None = None  # (B, T, k) float32 log π_old on the support, normalised over it (trust region)
     texts: list[str] = field(default_factory=list)   # the actions as text
     infos: list[dict] = field(default_factory=list)  # the environments' info dicts
 
@@ -110,7 +112,7 @@ class Rollout:
     def per_token_bytes(self) -> float:
         "Bytes the buffer keeps per real action token (all per-token tensors, padding included)."
         per_tok = [getattr(self, f.name) for f in fields(self)]
-        per_tok = [t for t in per_tok if isinstance(t, torch.Tensor) and t.ndim == 2]
+        per_tok = [t for t in per_tok if isinstance(t, torch.Tensor) and t.ndim >= 2]
         return sum(t.numel() * t.element_size() for t in per_tok) / max(int(self.mask.sum()), 1)
 
     @staticmethod
@@ -118,24 +120,34 @@ class Rollout:
         "Concatenate rollouts along B, re-padding T."
         T = max(r.action_ids.shape[1] for r in rollouts)
         def pad(t, value):
-            return None if t is None else torch.nn.functional.pad(t, (0, T - t.shape[1]), value=value)
+            return None if t is None else torch.nn.functional.pad(t, (0, 0) * (t.ndim - 2) + (0, T - t.shape[1]), value=value)
         out = {}
         for f in fields(Rollout):
             xs = [getattr(r, f.name) for r in rollouts]
             if isinstance(xs[0], list): out[f.name] = [x for l in xs for x in l]
             elif xs[0] is None: out[f.name] = None
-            elif xs[0].ndim == 2: out[f.name] = torch.cat([pad(x, pad_id if f.name == 'action_ids' else 0) for x in xs])
+            elif xs[0].ndim >= 2: out[f.name] = torch.cat([pad(x, pad_id if f.name == 'action_ids' else 0) for x in xs])
             else: out[f.name] = torch.cat(xs)
         return Rollout(**out)
 
 # %% ../nbs/06_rollout.ipynb #2740bfb6
 @torch.no_grad()
-def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False) -> Rollout:
-    "Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values` (PPO, `values=True`) in place; returns `r`."
+def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False,
+                  support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
+                 ) -> Rollout:
+    """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
+    (PPO, `values=True`) in place; with `support_k`, also `r.support` and `r.old_logp`, and V_j is the restricted soft
+    value (losses: support restriction). Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
     cols = {k: torch.zeros(B, T) for k in ('logp', 'ref_logp', 'kl', 'entropy') + (('values',) if values else ('v', 'q_taken'))}
+    if support_k and not values:
+        cols['support'] = torch.zeros(B, T, support_k, dtype=torch.long); cols['old_logp'] = torch.zeros(B, T, support_k)
     nxt = torch.zeros(B)                                             # V(s') or PPO's value of s'
+    def v_soft(qbar, pi, ref):                                       # V_j (on the support when there is one) and the support
+        if not support_k: return soft_value(qbar, pi, ref, beta), None
+        idx = support_indices(ref, support_k)
+        return soft_value(*on_support(idx, qbar, pi, ref), beta), idx
     for s in range(0, B, batch_size):
         rows = list(range(s, min(s + batch_size, B)))
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
@@ -150,7 +162,10 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
         else:
             qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
-            fill['v'], fill['q_taken'] = soft_value(qbar, pi, ref, beta), qbar.gather(-1, a[..., None])[..., 0]
+            (fill['v'], idx), fill['q_taken'] = v_soft(qbar, pi, ref), qbar.gather(-1, a[..., None])[..., 0]
+            if idx is not None:
+                cols['support'][rows, :t] = idx.cpu()
+                cols['old_logp'][rows, :t] = torch.log_softmax(on_support(idx, pi)[0].float(), -1).cpu()
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
         live = [i for i in rows if not r.dones[i]]                  # the next state only matters where the episode goes on
         if live:
@@ -159,7 +174,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
             else:
                 pi, ref = agent.logits('policy', ids, am, 1), agent.logits('reference', ids, am, 1)
                 qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
-                nxt[live] = soft_value(qbar, pi, ref, beta)[:, 0].float().cpu()
+                nxt[live] = v_soft(qbar, pi, ref)[0][:, 0].float().cpu()
     for k, x in cols.items(): setattr(r, k, x)
     if values: r.next_values = nxt
     else: r.next_v = nxt

@@ -9,12 +9,14 @@ from __future__ import annotations
 import ctypes, json, math, os, random, resource, sys, tempfile, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .losses import critic_loss, masked_mean, policy_loss, reference_policy_loss, token_targets
+from .losses import (conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
+                     reference_policy_loss, soft_target_stats, token_targets, trust_region_coef)
 from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, make_batch, score_rollout
 
@@ -46,6 +48,11 @@ class ETPOConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     critic_form: str = 'logits'     # "logits" (paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
+    support_k: int|None = None      # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None: whole vocabulary (paper)
+    cql_alpha: float = 0.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
+    trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
+    diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
+    time_budget_s: float|None = None # stop after the iteration that crosses this many seconds of training (None: no limit)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     iterations: int = 10
     seed: int = 0
@@ -63,12 +70,27 @@ class ETPOConfig:
         checks = [(self.beta > 0, "beta must be > 0"), (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
                   (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
                   (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"), (self.n_envs >= 1, "n_envs must be >= 1"),
-                  (self.iterations >= 0, "iterations must be >= 0"), (self.minibatch_size >= 1, "minibatch_size must be >= 1")]
+                  (self.iterations >= 0, "iterations must be >= 0"), (self.minibatch_size >= 1, "minibatch_size must be >= 1"),
+                  (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"),
+                  (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
+                  (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
         for ok, msg in checks:
             if not ok: raise ValueError(f"ETPOConfig: {msg}")
 
     @property
     def learning_rate(self) -> float: return self.lr or (self.lr_lora if self.mode == 'lora' else self.lr_full)
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        'paper': {},   # the field defaults above: the paper's settings, taken literally
+        'main': dict(n_envs=4, env_steps_per_update=2, minibatch_size=4, update_epochs=1, optimizer='adamw', lr=1e-5, polyak=0.9,
+                     critic_form='residual', td_lambda=1.0, iterations=5),   # the main job's default (README results)
+    }
+
+    @classmethod
+    def preset(cls, name:str='main', **overrides):
+        "The named configuration (`PRESETS`: 'main', the main job's default; 'paper') with `overrides` on top. Raises ValueError for an unknown name."
+        if name not in cls.PRESETS: raise ValueError(f"unknown preset {name!r}; choose one of {list(cls.PRESETS)}")
+        return cls(**{**cls.PRESETS[name], **overrides})
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
 def atomic_write(path:str|Path, write, mode:str='w'):
@@ -227,7 +249,8 @@ class RLTrainer:
             r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling)
             rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
         r = Rollout.cat(rs, self.pad_id)
-        score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, values=self.value_head)
+        score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, values=self.value_head,
+                      support_k=getattr(self.config, 'support_k', None))
         return r, dict(tokens_per_s=gen_tokens / max(gen_s, 1e-9))
 
     def minibatches(self, n:int):
@@ -279,41 +302,58 @@ class RLTrainer:
                 from torch.utils.tensorboard import SummaryWriter
                 self.writer = SummaryWriter(str(self.out / 'tb'))
             except ImportError: pass
+        t0 = time.monotonic()
         with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__, disable=not (c.progress_bar and self.is_main)) as bar:
             while self.iteration < c.iterations:
                 m = self.run_iteration()
                 bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.3f}")
+                if c.time_budget_s is not None and time.monotonic() - t0 >= c.time_budget_s:
+                    if self.is_main: print(f"time budget of {c.time_budget_s:.0f} s reached after iteration {self.iteration}")
+                    break
         self.accelerator.wait_for_everyone()
         return read_metrics(self.out)
 
 # %% ../nbs/07_trainer.ipynb #2abd33fd
 class ETPOTrainer(RLTrainer):
-    "ETPO (Wen et al. 2024): per-token soft Bellman critic, soft policy improvement, Polyak target critic."
+    "ETPO (Wen et al. 2024): per-token soft Bellman critic, soft policy improvement, Polyak target critic; optional stabilisers."
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
         y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
-        stats = {k: [] for k in ('critic_loss', 'policy_loss', 'critic_grad_norm', 'policy_grad_norm', 'bellman_error', 'q_mean')}
-        for idx in self.minibatches(len(r)):
+        tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
+        stats = {}
+        add = lambda d: [stats.setdefault(k, []).append(v) for k, v in d.items()]
+        for n_mb, idx in enumerate(self.minibatches(len(r))):
             ids, am, acts, m = self.batch(r, idx)
             keep, t = (lambda x: x[:, :-1]), acts.shape[1]
             y_mb = y[idx, :t].to(a.device)
+            S = r.support[idx, :t].to(a.device) if c.support_k else None      # ρ's top-k at rollout time
+            restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
             with torch.no_grad(): ref_full = a.logits('reference', ids, am, t + 1)
             ref = keep(ref_full)
+            # critic: Huber(Q(w^j) − y_j), plus the conservative penalty
             a.set_trainable('critic')
             q = keep(a.q_values('critic', ids, am, t + 1, ref_logits=ref_full))
+            q_taken = q.gather(-1, acts[..., None])[..., 0]
             lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
-            stats['critic_grad_norm'].append(self.step_optimizer(lc, self.opt_critic, 'critic'))
-            q = q.detach()
-            q_taken = q.gather(-1, acts[..., None])[..., 0].float()
-            stats['bellman_error'].append(float(masked_mean((q_taken - y_mb).abs(), m)))
-            stats['q_mean'].append(float(masked_mean(q_taken, m)))
-            stats['critic_loss'].append(lc.item())
+            if c.cql_alpha:
+                pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
+                add(dict(cql_penalty=pen.item())); lc = lc + c.cql_alpha * pen
+            add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
+            q, q_taken = q.detach(), q_taken.detach().float()
+            if c.diagnostics and n_mb == 0:                                      # what one critic step did to untaken tokens
+                with torch.no_grad(): add(critic_drift(q, keep(a.q_values('critic', ids, am, t + 1, ref_logits=ref_full)), acts, m))
+            add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
+            # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region
             a.set_trainable('policy')
             pi = keep(a.logits('policy', ids, am, t + 1))
-            lp = policy_loss(pi, q, ref, c.beta, m) if c.policy_loss == 'etpo' else reference_policy_loss(pi, q, c.beta, m)
-            stats['policy_grad_norm'].append(self.step_optimizer(lp, self.opt_policy, 'policy'))
-            stats['policy_loss'].append(lp.item())
-            del q, pi, ref, ref_full
+            if c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
+            piS, qS, refS = restrict(pi, q, ref)
+            lp = policy_loss(piS, qS, refS, c.beta, m) if c.policy_loss == 'etpo' else reference_policy_loss(piS, qS, c.beta, m)
+            if tr_coef:
+                kl_old = kl_to_old(piS, r.old_logp[idx, :t].to(a.device), m)
+                add(dict(kl_old=kl_old.item())); lp = lp + tr_coef * kl_old
+            add(dict(policy_grad_norm=self.step_optimizer(lp, self.opt_policy, 'policy'), policy_loss=lp.item()))
+            del q, pi, ref, ref_full, piS, qS, refS
         a.set_trainable(None)
         a.polyak_update(c.polyak)
         return {k: float(np.mean(v)) for k, v in stats.items()}
