@@ -18,8 +18,9 @@ from .data import Dataset, load_dataset
 from .sandbox import Limits, run_program, truncate
 
 # %% auto #0
-__all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body', 'program_from_body',
-           'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv', 'VectorDataScienceEnv']
+__all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'BODY_COMMENT', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body',
+           'program_from_body', 'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv',
+           'VectorDataScienceEnv']
 
 # %% ../nbs/04_env.ipynb #0451cac2
 def extract_body(text:str) -> str:
@@ -59,18 +60,19 @@ def _describe(ds:Dataset, n_train:int, compact:bool=False) -> str:
             "# It is scored by the ROC AUC of model.predict_proba on held-out rows. Do not use GridSearchCV.\n")
 
 BODY_DOCSTRING = '    """Fit a scikit-learn classifier with predict_proba on x_train, y_train and return the fitted model."""\n'
+BODY_COMMENT = '    # fit a classifier with predict_proba on x_train, y_train and return it\n'   # compact: a comment, so no docstring is written
 PROMPT_STYLES = ('completion', 'infill', 'compact')
 
 def make_prompt(ds:Dataset, prompt_style:str='completion', previous:str|None=None, error:str|None=None, n_train:int|None=None) -> str:
     """Initial prompt, or the reflection prompt when `previous` code and its `error` are given. Completion and compact prompts
-    end at a newline; 'compact' is a completion prompt with a one-line description and no docstring (short, for CPU experiments).
+    end at a newline; 'compact' is a completion prompt with a one-line description and a comment for a docstring (short, for CPU experiments).
     Raises ValueError for a `prompt_style` not in `PROMPT_STYLES`."""
     if prompt_style not in PROMPT_STYLES: raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
     text = _describe(ds, n_train or len(ds.y) // 2, compact=prompt_style == 'compact')
     if previous is not None:
         text += ("# Your previous attempt failed.\n# Previous code:\n" + textwrap.indent(previous.strip(), '#   ') +
                  "\n# Error:\n" + textwrap.indent(truncate(error or '', 800).strip(), '#   ') + "\n# Write a corrected version.\n")
-    text += PROGRAM_HEADER + "def build_model(x_train, y_train):\n" + (BODY_DOCSTRING if prompt_style != 'compact' else '')
+    text += PROGRAM_HEADER + "def build_model(x_train, y_train):\n" + (BODY_DOCSTRING if prompt_style != 'compact' else BODY_COMMENT)
     if prompt_style == 'infill': text += "    <FILL_ME>\n    return model\n"
     return text
 

@@ -13,9 +13,9 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['masked_mean', 'soft_value', 'token_targets', 'policy_loss', 'reference_policy_loss', 'critic_loss', 'support_indices',
-           'on_support', 'conservative_penalty', 'kl_to_old', 'trust_region_coef', 'soft_target_stats', 'critic_drift',
-           'token_logprobs', 'policy_stats', 'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss',
-           'ppo_value_loss']
+           'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old', 'trust_region_coef',
+           'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats', 'kl_penalized_rewards',
+           'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
 
 # %% ../nbs/01_losses.ipynb #e6d4f9b0
 def _check_logits(*logits:Tensor):
@@ -188,6 +188,20 @@ def conservative_penalty(q_logits:Tensor,   # (B, T, V) or (B, T, k) online crit
     _check_logits(q_logits, ref_logits)
     v_star = beta * torch.logsumexp(torch.log_softmax(_f(ref_logits).detach(), -1) + _f(q_logits) / beta, -1)
     return masked_mean(v_star - _f(q_taken), mask)
+
+# %% ../nbs/01_losses.ipynb #5c9f8f71
+def anchor_penalty(q_support:Tensor,    # (B, T, k) online critic Q on the support (requires grad)
+                   qbar_support:Tensor, # (B, T, k) target critic Q̄ on the same support (constants, from the rollout)
+                   support:Tensor,      # (B, T, k) the support's token ids
+                   actions:Tensor,      # (B, T) taken token ids
+                   mask:Tensor,         # (B, T) real action tokens
+                  ) -> Tensor:
+    "Masked mean over tokens of Σ_{w ∈ S_j, w ≠ wʲ} (Q_j(w) − Q̄_j(w))². Scalar float32 (float64 for float64 inputs). Raises ValueError on mismatched shapes."
+    if not (q_support.shape == qbar_support.shape == support.shape and support.shape[:2] == actions.shape):
+        raise ValueError(f"need Q, Q̄ and support ids of one (B, T, k) shape and actions (B, T); got {tuple(q_support.shape)}, "
+                         f"{tuple(qbar_support.shape)}, {tuple(support.shape)}, {tuple(actions.shape)}")
+    untaken = (support != actions[..., None]).to(_f(q_support).dtype)
+    return masked_mean(((_f(q_support) - qbar_support.detach().to(_f(q_support).dtype)) ** 2 * untaken).sum(-1), mask)
 
 # %% ../nbs/01_losses.ipynb #8e318fe6
 def kl_to_old(pi_logits:Tensor, # (B, T, k) current policy logits on the support (requires grad)

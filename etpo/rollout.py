@@ -104,6 +104,7 @@ class Rollout:
     next_values: torch.Tensor|None = None  # (B,) float32
     support: torch.Tensor|None = None # (B, T, k) int64 top-k tokens of ρ_j (ETPO with `support_k`)
     old_logp: torch.Tensor|None = None  # (B, T, k) float32 log π_old on the support, normalised over it (trust region)
+    qbar_support: torch.Tensor|None = None  # (B, T, k) float32 target critic Q̄ on the support (anchor)
     texts: list[str] = field(default_factory=list)   # the actions as text
     infos: list[dict] = field(default_factory=list)  # the environments' info dicts
 
@@ -136,13 +137,14 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
-    (PPO, `values=True`) in place; with `support_k`, also `r.support` and `r.old_logp`, and V_j is the restricted soft
+    (PPO, `values=True`) in place; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
     value (losses: support restriction). Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
     cols = {k: torch.zeros(B, T) for k in ('logp', 'ref_logp', 'kl', 'entropy') + (('values',) if values else ('v', 'q_taken'))}
     if support_k and not values:
-        cols['support'] = torch.zeros(B, T, support_k, dtype=torch.long); cols['old_logp'] = torch.zeros(B, T, support_k)
+        cols['support'] = torch.zeros(B, T, support_k, dtype=torch.long)
+        cols['old_logp'], cols['qbar_support'] = torch.zeros(B, T, support_k), torch.zeros(B, T, support_k)
     nxt = torch.zeros(B)                                             # V(s') or PPO's value of s'
     def v_soft(qbar, pi, ref):                                       # V_j (on the support when there is one) and the support
         if not support_k: return soft_value(qbar, pi, ref, beta), None
@@ -165,7 +167,9 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
             (fill['v'], idx), fill['q_taken'] = v_soft(qbar, pi, ref), qbar.gather(-1, a[..., None])[..., 0]
             if idx is not None:
                 cols['support'][rows, :t] = idx.cpu()
-                cols['old_logp'][rows, :t] = torch.log_softmax(on_support(idx, pi)[0].float(), -1).cpu()
+                piS, qbS = on_support(idx, pi, qbar)
+                cols['old_logp'][rows, :t] = torch.log_softmax(piS.float(), -1).cpu()
+                cols['qbar_support'][rows, :t] = qbS.float().cpu()
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
         live = [i for i in rows if not r.dones[i]]                  # the next state only matters where the episode goes on
         if live:
