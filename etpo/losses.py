@@ -190,18 +190,18 @@ def conservative_penalty(q_logits:Tensor,   # (B, T, V) or (B, T, k) online crit
     return masked_mean(v_star - _f(q_taken), mask)
 
 # %% ../nbs/01_losses.ipynb #5c9f8f71
-def anchor_penalty(q_support:Tensor,    # (B, T, k) online critic Q on the support (requires grad)
-                   qbar_support:Tensor, # (B, T, k) target critic Q̄ on the same support (constants, from the rollout)
-                   support:Tensor,      # (B, T, k) the support's token ids
-                   actions:Tensor,      # (B, T) taken token ids
-                   mask:Tensor,         # (B, T) real action tokens
+def anchor_penalty(q_support:Tensor, # (B, T, k) online critic Q on the support (requires grad)
+                   anchor:Tensor,    # (B, T, k) target critic Q̄ on the support, or (B, T, 1) soft values V_j (constants, from the rollout)
+                   support:Tensor,   # (B, T, k) the support's token ids
+                   actions:Tensor,   # (B, T) taken token ids
+                   mask:Tensor,      # (B, T) real action tokens
                   ) -> Tensor:
-    "Masked mean over tokens of Σ_{w ∈ S_j, w ≠ wʲ} (Q_j(w) − Q̄_j(w))². Scalar float32 (float64 for float64 inputs). Raises ValueError on mismatched shapes."
-    if not (q_support.shape == qbar_support.shape == support.shape and support.shape[:2] == actions.shape):
-        raise ValueError(f"need Q, Q̄ and support ids of one (B, T, k) shape and actions (B, T); got {tuple(q_support.shape)}, "
-                         f"{tuple(qbar_support.shape)}, {tuple(support.shape)}, {tuple(actions.shape)}")
+    "Masked mean over tokens of Σ_{w ∈ S_j, w ≠ wʲ} (Q_j(w) − anchor_j(w))². Scalar float32 (float64 for float64 inputs). Raises ValueError on mismatched shapes."
+    if not (q_support.shape == support.shape and anchor.shape in (q_support.shape, q_support.shape[:2] + (1,)) and support.shape[:2] == actions.shape):
+        raise ValueError(f"need Q and support ids of one (B, T, k) shape, an anchor of that shape or (B, T, 1), and actions (B, T); "
+                         f"got {tuple(q_support.shape)}, {tuple(anchor.shape)}, {tuple(support.shape)}, {tuple(actions.shape)}")
     untaken = (support != actions[..., None]).to(_f(q_support).dtype)
-    return masked_mean(((_f(q_support) - qbar_support.detach().to(_f(q_support).dtype)) ** 2 * untaken).sum(-1), mask)
+    return masked_mean(((_f(q_support) - anchor.detach().to(_f(q_support).dtype)) ** 2 * untaken).sum(-1), mask)
 
 # %% ../nbs/01_losses.ipynb #8e318fe6
 def kl_to_old(pi_logits:Tensor, # (B, T, k) current policy logits on the support (requires grad)

@@ -50,7 +50,8 @@ class ETPOConfig:
     critic_form: str = 'logits'     # "logits" (paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
     support_k: int|None = None      # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None: whole vocabulary (paper)
     cql_alpha: float = 0.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
-    anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q to Q̄ on the support (losses; needs support_k); 0: off
+    anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
+    anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
     time_budget_s: float|None = None # stop after the iteration that crosses this many seconds of training (None: no limit)
@@ -72,7 +73,7 @@ class ETPOConfig:
                   (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
                   (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"), (self.n_envs >= 1, "n_envs must be >= 1"),
                   (self.iterations >= 0, "iterations must be >= 0"), (self.minibatch_size >= 1, "minibatch_size must be >= 1"),
-                  (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"), (self.anchor_coef >= 0, "anchor_coef must be >= 0"),
+                  (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"), (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
                   (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
                   (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
                   (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
@@ -341,7 +342,8 @@ class ETPOTrainer(RLTrainer):
                 pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
                 add(dict(cql_penalty=pen.item())); lc = lc + c.cql_alpha * pen
             if c.anchor_coef:
-                pen = anchor_penalty(*restrict(q), r.qbar_support[idx, :t].to(a.device), S, acts, m)
+                anchor = r.qbar_support[idx, :t] if c.anchor_to == 'target_critic' else r.v[idx, :t, None]
+                pen = anchor_penalty(*restrict(q), anchor.to(a.device), S, acts, m)
                 add(dict(anchor_penalty=pen.item())); lc = lc + c.anchor_coef * pen
             add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
             q, q_taken = q.detach(), q_taken.detach().float()
