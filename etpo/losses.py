@@ -53,7 +53,7 @@ def soft_value(q_logits:Tensor,   # (B, T, V) critic Q-values (target critic Q̄
                beta:float,        # KL coefficient β
                chunk_size:int|None=None, # tokens per chunk; default: about 32 chunks over the batch
               ) -> Tensor:
-    "Soft value V_j = Σ_w π_j(w) Q_j(w) − β KL(π_j ‖ ρ_j), shape (B, T), float32; no gradient (DESIGN §1). Raises ValueError on mismatched shapes."
+    "Soft value V_j = Σ_w π_j(w) Q_j(w) − β KL(π_j ‖ ρ_j), shape (B, T), float32; no gradient (the ETPO paper, Wen et al. 2024: soft value of a token sub-state). Raises ValueError on mismatched shapes."
     _check_logits(q_logits, pi_logits, ref_logits)
     out = torch.empty(q_logits.shape[:2], dtype=torch.float32, device=q_logits.device)
     for i in _chunks(*q_logits.shape, chunk_size):
@@ -73,7 +73,7 @@ def token_targets(v:Tensor,       # (B, T) soft values V_j (from `soft_value` wi
                   q_taken:Tensor|None=None, # (B, T) target critic Q̄ of each taken token; needed when lam > 0
                   lam:float=0.0,  # λ of the λ-return inside an action; 0 is the paper's one-step target
                  ) -> Tensor:
-    "Per-token soft Bellman targets y, shape (B, T), float32, 0 where `mask` is 0 (DESIGN §1; λ-returns above). Raises ValueError if `mask` is not a prefix mask, `lam` is outside [0, 1], or `lam` > 0 without `q_taken`."
+    "Per-token soft Bellman targets y, shape (B, T), float32, 0 where `mask` is 0 (per-token soft Bellman targets as derived on the theory page; λ-returns above). Raises ValueError if `mask` is not a prefix mask, `lam` is outside [0, 1], or `lam` > 0 without `q_taken`."
     mask = mask.bool()
     B, T = v.shape
     lengths = mask.sum(1)
@@ -130,7 +130,7 @@ def policy_loss(pi_logits:Tensor,  # (B, T, V) policy logits (requires grad)
                 mask:Tensor,       # (B, T) real action tokens
                 chunk_size:int|None=None, # tokens per chunk; default: about 32 chunks over the batch
                ) -> Tensor:
-    "ETPO policy loss: masked mean over tokens of Σ_w π(w)[β(log π(w) − log ρ(w)) − Q(w)]. Scalar float32 (float64 for float64 inputs); gradients reach `pi_logits` only (DESIGN §1)."
+    "ETPO policy loss: masked mean over tokens of Σ_w π(w)[β(log π(w) − log ρ(w)) − Q(w)]. Scalar float32 (float64 for float64 inputs); gradients reach `pi_logits` only (soft policy improvement, theory page)."
     _check_logits(pi_logits, q_logits, ref_logits)
     m = mask.to(_f(pi_logits).dtype)
     weights = m / m.sum().clamp(min=1.0)

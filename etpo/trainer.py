@@ -48,7 +48,7 @@ class ETPOConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     critic_form: str = 'logits'     # "logits" (paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
-    support_k: int|None = None      # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None: whole vocabulary (paper)
+    support_k: int|None = None      # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None or 0: whole vocabulary (paper)
     cql_alpha: float = 0.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
     anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
     anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
@@ -69,6 +69,7 @@ class ETPOConfig:
 
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
+        if self.support_k == 0: self.support_k = None   # 0 switches the restriction off from a command line
         checks = [(self.beta > 0, "beta must be > 0"), (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
                   (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
                   (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"), (self.n_envs >= 1, "n_envs must be >= 1"),
