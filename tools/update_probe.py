@@ -29,6 +29,7 @@ from etpo.trainer import ETPOConfig, ETPOTrainer, atomic_write
 # name: overrides of the main job's preset without stabilisers (β = 0.01, the paper's)
 BASE = dict(support_k=None, anchor_coef=0.0, cql_alpha=0.0, trust_region_eta=1.0)
 SETTINGS = {
+    "base": {},    # no update: the base model's own samples under the same random numbers
     "plain": {},
     "support": dict(support_k=50),
     "anchor": dict(support_k=50, anchor_coef=1.0),
@@ -54,10 +55,11 @@ def probe(agent, tok, venv, r, init, name, overrides, updates, n_eval, sampling,
                             output_dir=tempfile.mkdtemp(prefix="etpo-probe-"), tensorboard=False, progress_bar=False)
     tr = ETPOTrainer(cfg, agent, venv, tok)
     rows, t0 = [], time.perf_counter()
+    updates = 0 if name == "base" else updates
     for u in range(updates + 1):
         score_rollout(agent, r, cfg.beta, tr.pad_id, cfg.forward_batch_size, support_k=cfg.support_k)
         row = dict(setting=name, update=u, kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)))
-        if u < updates: row |= tr.update(r)
+        if u < updates: row |= tr.update(r)   # the diagnostics describe the critic before this update's step
         rows.append(row)
     torch.manual_seed(seed)
     rewards = []
@@ -72,7 +74,7 @@ def probe(agent, tok, venv, r, init, name, overrides, updates, n_eval, sampling,
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
-    ap.add_argument("--settings", nargs="+", default=["plain", "support", "anchor", "anchor-V", "cql", "beta0.1"], choices=list(SETTINGS))
+    ap.add_argument("--settings", nargs="+", default=["base", "plain", "support", "anchor", "anchor-V", "cql", "beta0.1"], choices=list(SETTINGS))
     ap.add_argument("--batch", type=int, default=4, help="transitions in the fixed batch")
     ap.add_argument("--updates", type=int, default=5)
     ap.add_argument("--eval", type=int, default=8, help="programs sampled from each updated policy")
@@ -98,12 +100,12 @@ def main():
                                                                    rows=all_rows, evals=evals), f, indent=1))
     venv.close()
     df = pd.DataFrame(all_rows)
-    last = df[df["update"] == args.updates].set_index("setting")[["kl", "entropy"]]
+    last = df.groupby("setting").last()[["kl", "entropy"]]
     first = df[df["update"] == 0].set_index("setting")
-    worst = df[df["update"] < args.updates].groupby("setting")[["q_gap", "kl_target", "target_entropy", "drift_untaken", "drift_taken"]].mean()
+    worst = df.dropna(subset=["q_gap"]).groupby("setting").last()[["q_gap", "kl_target", "target_entropy", "drift_untaken", "drift_taken"]]
     table = pd.concat([first[["entropy"]].rename(columns={"entropy": "entropy before"}), last.rename(columns={"kl": "KL after", "entropy": "entropy after"}),
                        worst, pd.DataFrame(evals).set_index("setting")[["eval_reward", "eval_success"]]], axis=1).loc[args.settings]
-    print(f"\nbase batch reward {float(r.rewards.mean()):.3f}; diagnostics are means over the {args.updates} updates")
+    print(f"\nfixed batch reward {float(r.rewards.mean()):.3f}; diagnostics at the last update, KL and entropy after it")
     print(table.round(3).to_string())
 
 
