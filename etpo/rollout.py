@@ -32,7 +32,8 @@ class SamplingConfig:
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."
         k, t = (0, 1.0) if self.sample_from_policy else (self.top_k, self.temperature)
-        return dict(do_sample=True, top_k=k, temperature=t, top_p=1.0, min_p=None, repetition_penalty=1.0, max_new_tokens=self.max_new_tokens)
+        return dict(do_sample=True, top_k=k, temperature=t, top_p=1.0, min_p=None, repetition_penalty=1.0, max_new_tokens=self.max_new_tokens,
+                    remove_invalid_values=True)   # InfNanRemoveLogitsProcessor: a non-finite logit never reaches the sampler
 
 _BODY_END = re.compile(r'\n[^\s]')
 

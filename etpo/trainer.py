@@ -54,6 +54,7 @@ class ETPOConfig:
     anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
+    max_nonfinite_steps: int = 10   # optimizer steps in a row skipped for a non-finite loss or gradient before the run stops
     time_budget_s: float|None = None # stop after the iteration that crosses this many seconds of training (None: no limit)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     iterations: int = 10
@@ -187,6 +188,7 @@ class RLTrainer:
         self.out = Path(config.output_dir); self.out.mkdir(parents=True, exist_ok=True)
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.iteration, self.obs, self.best = 0, None, []
+        self.nonfinite_steps, self._nonfinite_run = 0, 0   # optimizer steps skipped for a non-finite loss or gradient
         self.writer = None
 
     # --- checkpoints -------------------------------------------------------------------------------------------
@@ -268,10 +270,25 @@ class RLTrainer:
         return make_batch([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device)
 
     def step_optimizer(self, loss, opt, role) -> float:
-        "Backward, clip to `grad_clip`, step; returns the gradient norm before clipping."
+        """Backward, clip to `grad_clip`, step; returns the gradient norm before clipping. A non-finite loss or gradient
+        norm skips the step (gradients zeroed, weights untouched), is counted in `nonfinite_steps` and returns 0.0; after
+        `max_nonfinite_steps` skips in a row RuntimeError names the likely causes and the knobs."""
         opt.zero_grad(set_to_none=True)
-        self.accelerator.backward(loss)
-        gn = self.accelerator.clip_grad_norm_(self.agent.role_parameters(role), self.config.grad_clip)
+        gn = torch.tensor(float('nan'))
+        if torch.isfinite(loss.detach()):
+            self.accelerator.backward(loss)
+            gn = self.accelerator.clip_grad_norm_(self.agent.role_parameters(role), self.config.grad_clip)
+        if not torch.isfinite(gn):
+            opt.zero_grad(set_to_none=True)
+            self.nonfinite_steps += 1; self._nonfinite_run += 1
+            print(f"iteration {self.iteration}: non-finite {role} loss or gradient, optimizer step skipped")
+            if self._nonfinite_run >= self.config.max_nonfinite_steps:
+                raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the last good "
+                                   f"state is {self.out / 'checkpoint.pt'} (resume=True). Likely causes: a learning rate too high "
+                                   f"(lr={self.config.learning_rate}), bf16 overflow (load the model in float32), or β too small for the "
+                                   f"reward scale (beta={self.config.beta}); raise max_nonfinite_steps to tolerate more.")
+            return 0.0
+        self._nonfinite_run = 0
         opt.step()
         return float(gn)
 
@@ -281,13 +298,15 @@ class RLTrainer:
         "One iteration: collect, update, log, checkpoint. Returns its metrics row."
         t0 = time.perf_counter()
         r, st = self.collect()
+        skipped = self.nonfinite_steps
         stats = self.update(r)
         self.update_best(r)
         m = dict(iteration=self.iteration, reward_mean=float(r.rewards.mean()), reward_max=float(r.rewards.max()),
                  success_rate=float(np.mean([i.get('error') is None for i in r.infos])),
                  kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)),
                  **stats, tokens_per_s=st['tokens_per_s'], peak_memory_mb=peak_memory_mb(),
-                 action_tokens=float(r.mask.sum(1).float().mean()), episodes_done=int(r.dones.sum()), seconds=time.perf_counter() - t0)
+                 action_tokens=float(r.mask.sum(1).float().mean()), episodes_done=int(r.dones.sum()),
+                 nonfinite_steps=self.nonfinite_steps - skipped, seconds=time.perf_counter() - t0)
         self.iteration += 1
         self.log(m)
         self.save_checkpoint()
