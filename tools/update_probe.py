@@ -3,8 +3,10 @@
 One rollout of base-model programs (Qwen2.5-Coder-0.5B, compact tic-tac-toe prompts, single attempts) is collected
 once; then, for each setting, the adapters are reset and the same batch is re-scored and updated `--updates` times
 (one optimizer step each, the regime where the issue saw ETPO collapse). Logged per update: the soft-target
-diagnostics (losses page) and the policy's KL to the base model and entropy on the batch's states; at the end,
-`--eval` programs are sampled from the updated policy and scored. Same data for every setting, so differences are
+diagnostics (losses page) and the policy's KL to the base model and entropy on the batch's states. At the end: the
+change of log π per token against the base model on `--heldout` other base-model programs, successes and failures
+apart (learning raises the first and lowers the second; a collapse lowers both), and `--eval` programs sampled from
+the updated policy under the same random numbers for every setting. Same data for every setting, so differences are
 the update's alone.
 
     python tools/update_probe.py --out runs/probe                       # about 5 minutes per setting on 2 CPU cores
@@ -49,7 +51,24 @@ def fixed_batch(agent, tok, venv, sampling, tries=4) -> Rollout:
     return r
 
 
-def probe(agent, tok, venv, r, init, name, overrides, updates, n_eval, sampling, seed):
+def base_programs(agent, tok, venv, sampling, n) -> Rollout:
+    "`n` programs from the base policy (the adapters are still untrained), scored by the environment."
+    rs = []
+    while sum(map(len, rs)) < n:
+        obs, _ = venv.reset()
+        rs.append(collect(agent, tok, venv, obs, sampling)[0])
+    return Rollout.cat(rs, tok.pad_token_id)
+
+
+def logp_shift(agent, h, pad_id) -> dict:
+    "Mean over tokens of log π − log ρ on the held-out programs `h`, for the successes and the failures."
+    score_rollout(agent, h, 0.01, pad_id)
+    d, ok = (h.logp - h.ref_logp) * h.mask, h.rewards > -1
+    per = lambda rows: float(d[rows].sum() / h.mask[rows].sum().clamp(min=1))
+    return dict(dlogp_success=per(ok), dlogp_failure=per(~ok))
+
+
+def probe(agent, tok, venv, r, h, init, name, overrides, updates, n_eval, sampling, seed):
     agent.load_adapter_state(init)
     cfg = ETPOConfig.preset("main", **{**BASE, **overrides}, n_envs=len(r), minibatch_size=len(r), seed=seed, sampling=sampling,
                             output_dir=tempfile.mkdtemp(prefix="etpo-probe-"), tensorboard=False, progress_bar=False)
@@ -61,13 +80,14 @@ def probe(agent, tok, venv, r, init, name, overrides, updates, n_eval, sampling,
         row = dict(setting=name, update=u, kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)))
         if u < updates: row |= tr.update(r)   # the diagnostics describe the critic before this update's step
         rows.append(row)
+    shift = logp_shift(agent, h, tr.pad_id)
     torch.manual_seed(seed)
     rewards = []
     while len(rewards) < n_eval:
         obs, _ = venv.reset()
         rewards += collect(agent, tok, venv, obs, sampling)[0].rewards.tolist()
     rewards = rewards[:n_eval]
-    return rows, dict(setting=name, eval_reward=float(np.mean(rewards)), eval_success=float(np.mean(np.array(rewards) > -1)),
+    return rows, dict(setting=name, **shift, eval_reward=float(np.mean(rewards)), eval_success=float(np.mean(np.array(rewards) > -1)),
                       n_eval=len(rewards), seconds=time.perf_counter() - t0, rewards=rewards)
 
 
@@ -78,6 +98,7 @@ def main():
     ap.add_argument("--batch", type=int, default=4, help="transitions in the fixed batch")
     ap.add_argument("--updates", type=int, default=5)
     ap.add_argument("--eval", type=int, default=8, help="programs sampled from each updated policy")
+    ap.add_argument("--heldout", type=int, default=8, help="base-model programs whose log-probability change is measured")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/probe")
@@ -88,23 +109,25 @@ def main():
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=args.batch, prompt_style="compact", max_steps=1, timeout=60)
     sampling = SamplingConfig(max_new_tokens=args.max_new_tokens)
     r = fixed_batch(agent, tok, venv, sampling)
-    print(f"fixed batch: rewards {[round(x, 3) for x in r.rewards.tolist()]}")
+    h = base_programs(agent, tok, venv, sampling, args.heldout)
+    print(f"fixed batch: rewards {[round(x, 3) for x in r.rewards.tolist()]}; held-out programs: {int((h.rewards > -1).sum())} of {len(h)} succeed")
     init = agent.adapter_state()
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     all_rows, evals = [], []
     for name in args.settings:
-        rows, ev = probe(agent, tok, venv, r, init, name, SETTINGS[name], args.updates, args.eval, sampling, args.seed)
+        rows, ev = probe(agent, tok, venv, r, h, init, name, SETTINGS[name], args.updates, args.eval, sampling, args.seed)
         all_rows += rows; evals.append(ev)
         print(f"{name}: eval reward {ev['eval_reward']:.3f}, success {ev['eval_success']:.2f} ({ev['seconds']:.0f} s)", flush=True)
-        atomic_write(out / "probe.json", lambda f: json.dump(dict(batch_rewards=r.rewards.tolist(), batch_texts=r.texts,
+        atomic_write(out / "probe.json", lambda f: json.dump(dict(batch_rewards=r.rewards.tolist(), batch_texts=r.texts, heldout_rewards=h.rewards.tolist(),
                                                                    rows=all_rows, evals=evals), f, indent=1))
     venv.close()
     df = pd.DataFrame(all_rows)
     last = df.groupby("setting").last()[["kl", "entropy"]]
     first = df[df["update"] == 0].set_index("setting")
-    worst = df.dropna(subset=["q_gap"]).groupby("setting").last()[["q_gap", "kl_target", "target_entropy", "drift_untaken", "drift_taken"]]
+    diag = ["q_gap", "kl_target", "target_entropy", "drift_untaken", "drift_taken"]
+    worst = df.dropna(subset=["q_gap"]).groupby("setting").last()[diag] if "q_gap" in df else pd.DataFrame(columns=diag)
     table = pd.concat([first[["entropy"]].rename(columns={"entropy": "entropy before"}), last.rename(columns={"kl": "KL after", "entropy": "entropy after"}),
-                       worst, pd.DataFrame(evals).set_index("setting")[["eval_reward", "eval_success"]]], axis=1).loc[args.settings]
+                       worst, pd.DataFrame(evals).set_index("setting")[["dlogp_success", "dlogp_failure", "eval_reward", "eval_success"]]], axis=1).loc[args.settings]
     print(f"\nfixed batch reward {float(r.rewards.mean()):.3f}; diagnostics at the last update, KL and entropy after it")
     print(table.round(3).to_string())
 
