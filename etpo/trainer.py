@@ -88,7 +88,8 @@ class ETPOConfig:
     PRESETS: ClassVar[dict[str, dict]] = {
         'paper': {},   # the field defaults above: the paper's settings, taken literally
         'main': dict(n_envs=4, env_steps_per_update=2, minibatch_size=4, update_epochs=1, optimizer='adamw', lr=1e-5, polyak=0.9,
-                     critic_form='residual', td_lambda=1.0, iterations=5),   # the main job's default (README results)
+                     critic_form='residual', td_lambda=1.0, iterations=5,
+                     support_k=50, cql_alpha=1.0),   # the main job's default: stabilisers chosen by tools/update_probe.py (README)
     }
 
     @classmethod
