@@ -147,10 +147,10 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         cols['support'] = torch.zeros(B, T, support_k, dtype=torch.long)
         cols['old_logp'], cols['qbar_support'] = torch.zeros(B, T, support_k), torch.zeros(B, T, support_k)
     nxt = torch.zeros(B)                                             # V(s') or PPO's value of s'
-    def v_soft(qbar, pi, ref):                                       # V_j (on the support when there is one) and the support
-        if not support_k: return soft_value(qbar, pi, ref, beta), None
+    def restrict(qbar, pi, ref):                                     # (support ids or None, Q̄, π, ρ on the support)
+        if not support_k: return None, qbar, pi, ref
         idx = support_indices(ref, support_k)
-        return soft_value(*on_support(idx, qbar, pi, ref), beta), idx
+        return idx, *on_support(idx, qbar, pi, ref)
     for s in range(0, B, batch_size):
         rows = list(range(s, min(s + batch_size, B)))
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
@@ -165,10 +165,11 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
         else:
             qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
-            (fill['v'], idx), fill['q_taken'] = v_soft(qbar, pi, ref), qbar.gather(-1, a[..., None])[..., 0]
+            fill['q_taken'] = qbar.gather(-1, a[..., None])[..., 0]
+            idx, qbS, piS, refS = restrict(qbar, pi, ref)
+            fill['v'] = soft_value(qbS, piS, refS, beta)
             if idx is not None:
                 cols['support'][rows, :t] = idx.cpu()
-                piS, qbS = on_support(idx, pi, qbar)
                 cols['old_logp'][rows, :t] = torch.log_softmax(piS.float(), -1).cpu()
                 cols['qbar_support'][rows, :t] = qbS.float().cpu()
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
@@ -179,7 +180,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
             else:
                 pi, ref = agent.logits('policy', ids, am, 1), agent.logits('reference', ids, am, 1)
                 qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
-                nxt[live] = v_soft(qbar, pi, ref)[0][:, 0].float().cpu()
+                nxt[live] = soft_value(*restrict(qbar, pi, ref)[1:], beta)[:, 0].float().cpu()
     for k, x in cols.items(): setattr(r, k, x)
     if values: r.next_values = nxt
     else: r.next_v = nxt

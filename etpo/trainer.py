@@ -257,7 +257,7 @@ class RLTrainer:
             rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
         r = Rollout.cat(rs, self.pad_id)
         score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, values=self.value_head,
-                      support_k=getattr(self.config, 'support_k', None))
+                      support_k=self.config.support_k)
         return r, dict(tokens_per_s=gen_tokens / max(gen_s, 1e-9))
 
     def minibatches(self, n:int):
@@ -345,7 +345,8 @@ class ETPOTrainer(RLTrainer):
         y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
         tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
         stats = {}
-        add = lambda d: [stats.setdefault(k, []).append(v) for k, v in d.items()]
+        def add(d):                                                           # collect per-minibatch numbers by name
+            for k, v in d.items(): stats.setdefault(k, []).append(v)
         for n_mb, idx in enumerate(self.minibatches(len(r))):
             ids, am, acts, m = self.batch(r, idx)
             keep, t = (lambda x: x[:, :-1]), acts.shape[1]
