@@ -100,7 +100,7 @@ def generate_tps(model_name, batch, new_tokens, repeats=2):
     tok.padding_side = "left"
     enc = tok(["def build_model(x_train, y_train):\n"] * batch, return_tensors="pt", padding=True)
     def run():
-        with torch.no_grad(), agent._as("policy") as m:
+        with torch.no_grad(), agent.as_role("policy") as m:
             m.generate(**enc, do_sample=True, top_k=50, temperature=0.5, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
                        pad_token_id=tok.pad_token_id)
     run()

@@ -85,7 +85,7 @@ def main():
 
     prompts = torch.randint(3, cfg.vocab_size, (B, P), device=device)
     def generate():
-        with torch.no_grad(), a._as("policy") as m:
+        with torch.no_grad(), a.as_role("policy") as m:
             m.generate(input_ids=prompts, attention_mask=torch.ones_like(prompts), do_sample=True, top_k=50, temperature=0.5,
                        max_new_tokens=T, min_new_tokens=T, pad_token_id=tr.pad_id)
     t_gen = timed(generate, device, args.repeats)

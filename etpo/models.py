@@ -211,11 +211,11 @@ class Agent(nn.Module):
     @property
     def device(self): return next(self.model.parameters()).device
 
-    def role_parameters(self, role:str) -> list[nn.Parameter]:
-        "The trainable parameters of `role` ('policy' or 'critic'; the critic includes the value head)."
-        if self.mode == 'lora': ps = [p for n, p in self.model.named_parameters() if f'.{role}.' in n]
+    def role_parameters(self, role:str, value_head:bool=True) -> list[nn.Parameter]:
+        "The weights of `role` ('policy', 'critic' or 'target_critic'), in name order; the critic's include the value head unless `value_head=False`."
+        if self.mode == 'lora': ps = [p for n, p in sorted(self.model.named_parameters()) if f'.{role}.' in n]
         else: ps = list(self.model[role].parameters())
-        if role == 'critic' and self.value_head is not None: ps += list(self.value_head.parameters())
+        if role == 'critic' and value_head and self.value_head is not None: ps += list(self.value_head.parameters())
         return ps
 
     def set_trainable(self, role:str|None):
@@ -226,7 +226,8 @@ class Agent(nn.Module):
             for p in self.role_parameters(role): p.requires_grad_(True)
 
     @contextmanager
-    def _as(self, role):
+    def as_role(self, role:str):
+        "Context manager: the module that computes as `role` (adapter set, adapters off for the reference, or its copy)."
         if role not in ROLES: raise ValueError(f"role must be one of {ROLES}, got {role!r}")
         if self.mode == 'full': yield self.model[role]; return
         if role == 'reference':
@@ -248,7 +249,7 @@ class Agent(nn.Module):
     def forward_role(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False):
         "One forward pass as `role`: returns the model output (logits (B, L or logits_to_keep, V); hidden states if `hidden`)."
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)   # as `generate` does for left-padded prompts
-        with self._as(role) as m:
+        with self.as_role(role) as m:
             return m(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
                      output_hidden_states=hidden, use_cache=False)
 
@@ -272,23 +273,27 @@ class Agent(nn.Module):
         h = self._run('critic', input_ids, attention_mask, logits_to_keep=1, hidden=True).hidden_states[-1]
         return self.value_head(h[:, -logits_to_keep:].float()).squeeze(-1)
 
-    def _adapter_params(self, role):
-        return [p for n, p in sorted(self.model.named_parameters()) if f'.{role}.' in n] if self.mode == 'lora' \
-            else list(self.model[role].parameters())
-
     @torch.no_grad()
     def _copy(self, src, dst):
-        for s, d in zip(self._adapter_params(src), self._adapter_params(dst)): d.copy_(s)
+        for s, d in zip(self.role_parameters(src, value_head=False), self.role_parameters(dst, value_head=False)): d.copy_(s)
 
     @torch.no_grad()
     def polyak_update(self, tau:float=0.995):
         "Target critic Q̄ ← τ Q̄ + (1 − τ) Q (Polyak averaging of the critic's weights)."
-        for t, c in zip(self._adapter_params('target_critic'), self._adapter_params('critic')): t.lerp_(c, 1 - tau)
+        for t, c in zip(self.role_parameters('target_critic'), self.role_parameters('critic', value_head=False)): t.lerp_(c, 1 - tau)
+
+    def adapter_parameters(self) -> dict[str, nn.Parameter]:
+        "Every non-base weight by name: the three adapters (or the three copies) and the value head."
+        keys = ('policy', 'critic', 'target_critic')
+        return {n: p for n, p in self.named_parameters() if any(f'.{k}.' in f'.{n}' for k in keys) or n.startswith('value_head')}
 
     def adapter_state(self) -> dict[str, torch.Tensor]:
-        "Every non-base weight (the three adapters or the three copies, and the value head), for checkpoints."
-        keys = ('policy', 'critic', 'target_critic')
-        return {n: p.detach().clone() for n, p in self.named_parameters() if any(f'.{k}.' in f'.{n}' for k in keys) or n.startswith('value_head')}
+        "A copy of `adapter_parameters()`, for checkpoints."
+        return {n: p.detach().clone() for n, p in self.adapter_parameters().items()}
+
+    def nonfinite_weights(self) -> list[str]:
+        "Names of the non-base weights that hold a NaN or an infinity (empty when all are finite)."
+        return [n for n, p in self.adapter_parameters().items() if not torch.isfinite(p).all()]
 
     def load_adapter_state(self, state:dict[str, torch.Tensor]):
         "Load what `adapter_state` saved. Raises KeyError on a missing weight."

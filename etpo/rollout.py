@@ -64,7 +64,7 @@ def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|
     P = enc['input_ids'].shape[1]
     stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
     eos = tokenizer.eos_token_id
-    with agent._as(role) as m:
+    with agent.as_role(role) as m:
         out = m.generate(**enc, **sampling.generate_kwargs(), stopping_criteria=stops, pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
     eos_ids = {eos} if isinstance(eos, int) else set(eos or [])
     actions = [_cut(row.tolist(), tokenizer, eos_ids | {tokenizer.pad_token_id}, sampling.stop_at_body_end) for row in out[:, P:]]
@@ -106,6 +106,7 @@ class Rollout:
     support: torch.Tensor|None = None # (B, T, k) int64 top-k tokens of ρ_j (ETPO with `support_k`)
     old_logp: torch.Tensor|None = None  # (B, T, k) float32 log π_old on the support, normalised over it (trust region)
     qbar_support: torch.Tensor|None = None  # (B, T, k) float32 target critic Q̄ on the support (anchor)
+    nonfinite_logits: int = 0         # action tokens at which the policy's logits held a NaN or an infinity (scoring)
     texts: list[str] = field(default_factory=list)   # the actions as text
     infos: list[dict] = field(default_factory=list)  # the environments' info dicts
 
@@ -127,6 +128,7 @@ class Rollout:
         for f in fields(Rollout):
             xs = [getattr(r, f.name) for r in rollouts]
             if isinstance(xs[0], list): out[f.name] = [x for l in xs for x in l]
+            elif isinstance(xs[0], int): out[f.name] = sum(xs)
             elif xs[0] is None: out[f.name] = None
             elif xs[0].ndim >= 2: out[f.name] = torch.cat([pad(x, pad_id if f.name == 'action_ids' else 0) for x in xs])
             else: out[f.name] = torch.cat(xs)
@@ -138,7 +140,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
-    (PPO, `values=True`) in place; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
+    (PPO, `values=True`) in place, and count in `r.nonfinite_logits` the action tokens where π's logits are not finite; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
     value (losses: support restriction). Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
@@ -160,6 +162,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int
         pi = keep(agent.logits('policy', ids, am, t + 1))
         ref_full = agent.logits('reference', ids, am, t + 1)
         ref = keep(ref_full)
+        r.nonfinite_logits += int((~torch.isfinite(pi).all(-1) & m).sum())   # reported by the trainer; the losses then skip
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]

@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/sandbox.html.md"""
 
 # %% ../nbs/03_sandbox.ipynb #459f2c01
 from __future__ import annotations
-import itertools, json, os, shutil, signal, subprocess, sys, tempfile, time, uuid
+import functools, itertools, json, os, shutil, signal, subprocess, sys, tempfile, time, uuid, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,8 @@ import numpy as np
 import psutil
 
 # %% auto #0
-__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'truncate', 'default_hidden_paths', 'run_program']
+__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'truncate', 'default_hidden_paths',
+           'mount_namespace_available', 'run_program']
 
 # %% ../nbs/03_sandbox.ipynb #eaff7ace
 @dataclass
@@ -54,22 +55,26 @@ if cfg["isolate"]:
     def _mount(src, dst, fstype, flags, opts):
         if libc.mount(src, dst.encode(), fstype, flags, opts) != 0:
             raise OSError(ctypes.get_errno(), f"sandbox: mount on {dst} failed")
-    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
     work, new = os.getcwd(), cfg["root"]
     if libc.unshare(0x00020000) != 0: raise OSError(ctypes.get_errno(), "sandbox: unshare(CLONE_NEWNS) failed")
     _mount(b"none", "/", None, MS_REC | MS_PRIVATE, None)
     _mount(b"tmpfs", new, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755")   # the new root: empty...
     mounts = [(p, "bind") for p in cfg["keep"]] + [(p, "tmpfs") for p in cfg["private"]] + [(work, "bind")]
-    for p, kind in sorted(mounts, key=lambda m: m[0].count("/")):   # ...then outer directories before inner ones
-        dst = new + p
+    mounts += [(p, "hide") for p in cfg["hide"] if p not in cfg["keep"]]
+    covered = []
+    for p, kind in sorted(mounts, key=lambda m: m[0].count("/")):   # ...then outer directories before inner ones,
+        dst = new + p                                               # so a kept path inside a hidden one wins
         if kind == "bind" and os.path.islink(p):      # e.g. /bin -> usr/bin on merged-/usr systems
             os.makedirs(os.path.dirname(dst), exist_ok=True); os.symlink(os.readlink(p), dst)
         elif kind == "bind" and os.path.isdir(p):     # system directories, the interpreter, our run directory
             os.makedirs(dst, exist_ok=True); _mount(p.encode(), dst, None, MS_BIND | MS_REC, None)
         elif kind == "tmpfs":                         # world-writable places: private, thrown away with the namespace
             os.makedirs(dst, exist_ok=True); _mount(b"tmpfs", dst, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777")
-    for p in cfg["hide"]:                             # anything label-like inside what was kept: covered, empty, read-only
-        if os.path.isdir(new + p): _mount(b"tmpfs", new + p, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k")
+        elif kind == "hide" and os.path.isdir(dst):   # label-like and visible through an outer kept directory: covered
+            _mount(b"tmpfs", dst, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=755"); covered.append(dst)
+    for dst in covered:                               # (kept paths inside were mounted on it), then made read-only
+        _mount(b"none", dst, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
     os.chroot(new)
     os.chdir(work)
     os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
@@ -113,11 +118,28 @@ def default_hidden_paths() -> list[str]:
     return [str(Path(p).resolve()) for p in dict.fromkeys(paths) if Path(p).is_dir()]
 
 def _kept_paths() -> list[str]:
-    "Directories an isolated program sees (bind-mounted, as they are): the system's and the interpreter's, without nesting."
+    "Directories an isolated program sees (bind-mounted, as they are): the system's and the interpreter's, nested ones too (a hidden path may lie between them)."
     import site
     paths = [*SYSTEM_DIRS, sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()]
-    keep = sorted({p if Path(p).is_symlink() and p in SYSTEM_DIRS else str(Path(p).resolve()) for p in paths if Path(p).exists()})
-    return [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
+    return sorted({p if Path(p).is_symlink() and p in SYSTEM_DIRS else str(Path(p).resolve()) for p in paths if Path(p).exists()})
+
+_PROBE_NS = "import ctypes, sys; sys.exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x00020000) == 0 else 1)"
+
+@functools.cache
+def mount_namespace_available() -> bool:
+    "Whether a child of this process may create its own mount namespace (root with CAP_SYS_ADMIN; not an unprivileged container). Checked once per process."
+    if os.geteuid() != 0: return False
+    return subprocess.run([sys.executable, '-I', '-c', _PROBE_NS], stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+
+def _can_isolate(limits:Limits) -> bool:
+    "`limits.isolate` where the machine allows it; as root without mount namespaces, one warning (per process) says what is lost."
+    if not limits.isolate or os.geteuid() != 0: return False
+    if mount_namespace_available(): return True
+    warnings.warn("etpo sandbox: this machine refuses mount namespaces (unshare(CLONE_NEWNS) failed, e.g. an unprivileged "
+                  "container), so generated programs run without file-system isolation and can read the data files; "
+                  "run where root may unshare (docker --cap-add SYS_ADMIN) or pass Limits(isolate=False) to accept this",
+                  RuntimeWarning, stacklevel=3)
+    return False
 
 def _sandbox_uid() -> int:
     "A uid no other sandbox of this machine is using now (no account needed)."
@@ -160,7 +182,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                ) -> SandboxResult:
     "Run `build_model` on each split in a limited child process and return its `predict_proba(x_test)` per split. Never raises for the program's faults."
     limits = limits or Limits()
-    isolate = limits.isolate and os.geteuid() == 0
+    isolate = _can_isolate(limits)
     uid, marker = (_sandbox_uid() if isolate else None), uuid.uuid4().hex
     base = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))   # base/run: the program's directory; base/root: its new root
     work = base / 'run'; work.mkdir(); (base / 'root').mkdir()
@@ -172,7 +194,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
         rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,
                   RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0)
         cfg = dict(isolate=isolate, uid=uid, n_splits=len(splits), rlimits=rl, keep=_kept_paths(), root=str(base / 'root'),
-                   hide=default_hidden_paths() if hidden_paths is None else list(hidden_paths), private=list(PRIVATE_DIRS))
+                   hide=default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths], private=list(PRIVATE_DIRS))
         (work / 'config.json').write_text(json.dumps(cfg))
         if isolate:
             for p in [work, *work.iterdir()]: os.chown(p, uid, uid)

@@ -201,11 +201,22 @@ class RLTrainer:
                              shuffle=self.shuffle.get_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None),
                     config=asdict(self.config))
 
-    def save_checkpoint(self):
-        "Write `checkpoint.pt` atomically (main process only)."
-        if not self.is_main: return
+    def save_checkpoint(self) -> bool:
+        "Write `checkpoint.pt` atomically (main process only). Never writes non-finite weights: then it keeps the last good file and returns False."
+        if not self.is_main: return True
+        if bad := self.agent.nonfinite_weights():
+            print(f"iteration {self.iteration}: non-finite weights ({bad[0]}, {len(bad)} tensors): checkpoint not written"); return False
         state = self.state_dict()
         atomic_write(self.out / 'checkpoint.pt', lambda f: torch.save(state, f), mode='wb')
+        return True
+
+    def restore_last_good(self) -> bool:
+        "Load the weights and optimizer states of `checkpoint.pt` (written at the start of the run and after each good iteration), nothing else: the run goes on from where it is with the last good weights. False if there is no checkpoint yet."
+        if not (self.out / 'checkpoint.pt').exists(): return False
+        s = torch.load(self.out / 'checkpoint.pt', weights_only=False)
+        self.agent.load_adapter_state(s['agent'])
+        self.opt_policy.load_state_dict(s['opt_policy']); self.opt_critic.load_state_dict(s['opt_critic'])
+        return True
 
     def load_checkpoint(self) -> bool:
         "Restore from `output_dir/checkpoint.pt` if it exists; drop metric rows newer than it. Returns whether it resumed."
@@ -284,8 +295,9 @@ class RLTrainer:
             self.nonfinite_steps += 1; self._nonfinite_run += 1
             print(f"iteration {self.iteration}: non-finite {role} loss or gradient, optimizer step skipped")
             if self._nonfinite_run >= self.config.max_nonfinite_steps:
-                raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the last good "
-                                   f"state is {self.out / 'checkpoint.pt'} (resume=True). Likely causes: a learning rate too high "
+                self.restore_last_good()
+                raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the weights were "
+                                   f"restored from the last good state, {self.out / 'checkpoint.pt'} (resume=True continues). Likely causes: a learning rate too high "
                                    f"(lr={self.config.learning_rate}), bf16 overflow (load the model in float32), or β too small for the "
                                    f"reward scale (beta={self.config.beta}); raise max_nonfinite_steps to tolerate more.")
             return 0.0
@@ -300,14 +312,21 @@ class RLTrainer:
         t0 = time.perf_counter()
         r, st = self.collect()
         skipped = self.nonfinite_steps
+        if r.nonfinite_logits:
+            print(f"iteration {self.iteration}: the policy produced non-finite logits at {r.nonfinite_logits} action tokens; their steps are skipped")
         stats = self.update(r)
+        restored = 0
+        if bad := self.agent.nonfinite_weights():   # e.g. an overflow inside the optimizer: go back to the last good weights
+            print(f"iteration {self.iteration}: non-finite weights after the update ({bad[0]}, {len(bad)} tensors): last good weights restored")
+            self.restore_last_good(); restored = 1
         self.update_best(r)
         m = dict(iteration=self.iteration, reward_mean=float(r.rewards.mean()), reward_max=float(r.rewards.max()),
                  success_rate=float(np.mean([i.get('error') is None for i in r.infos])),
                  kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)),
                  **stats, tokens_per_s=st['tokens_per_s'], peak_memory_mb=peak_memory_mb(),
                  action_tokens=float(r.mask.sum(1).float().mean()), episodes_done=int(r.dones.sum()),
-                 nonfinite_steps=self.nonfinite_steps - skipped, seconds=time.perf_counter() - t0)
+                 nonfinite_steps=self.nonfinite_steps - skipped, nonfinite_logits=r.nonfinite_logits, weights_restored=restored,
+                 seconds=time.perf_counter() - t0)
         self.iteration += 1
         self.log(m)
         self.save_checkpoint()
@@ -321,6 +340,8 @@ class RLTrainer:
             self.iteration = 0
             if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: None)
             self.obs, _ = self.env.reset(seed=c.seed)
+            self.save_checkpoint()                  # the first last-good state (restore_last_good)
+            self.accelerator.wait_for_everyone()
         if c.tensorboard and self.writer is None:
             try:
                 from torch.utils.tensorboard import SummaryWriter

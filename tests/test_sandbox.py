@@ -114,3 +114,40 @@ def test_cheaters_score_no_better_than_their_model(name):
     cheat = score_program(program_from_body("import os\n" + cheat_code + HONEST), ds, limits=Limits(wall_s=60))
     assert cheat.error is None, cheat.error          # the cheat's own assertions (nothing found) held
     assert cheat.reward == pytest.approx(honest.reward, abs=1e-12)
+
+
+VENV_SCRIPT = """
+import json, sys
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from etpo.sandbox import Limits, run_program
+hidden, secret = sys.argv[1], sys.argv[2]
+x = np.random.default_rng(0).normal(size=(80, 3)); y = (x[:, 0] > 0).astype(int)
+splits = [(x[:40], y[:40], x[40:])]
+code = (f"import os\\nSEEN = os.path.exists({secret!r})\\n"
+        "from sklearn.linear_model import LogisticRegression\\n"
+        "def build_model(x_train, y_train):\\n    print('secret visible:', SEEN)\\n    return LogisticRegression().fit(x_train, y_train)\\n")
+res = run_program(code, splits, 2, Limits(wall_s=60), hidden_paths=[hidden])
+want = LogisticRegression().fit(x[:40], y[:40]).predict_proba(x[40:])
+print(json.dumps(dict(prefix=sys.prefix, ok=res.ok, error=res.error, stdout=res.stdout,
+                      same=bool(res.ok and np.array_equal(res.probabilities[0], want)))))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="file-system isolation needs root (mount namespace)")
+def test_interpreter_in_a_hidden_directory(tmp_path):
+    """A virtual environment inside a hidden directory (poetry keeps them under ~/.cache): the program imports the
+    interpreter's packages and scores exactly what scikit-learn gives, and a file beside the venv stays unreadable."""
+    import json, subprocess, sys, venv
+    hidden = tmp_path / "cache"
+    venv.create(hidden / "venv", system_site_packages=True, with_pip=False)
+    (hidden / "labels.csv").write_text("y\n1\n")
+    python = hidden / "venv" / "bin" / "python"
+    out = subprocess.run([str(python), "-c", VENV_SCRIPT, str(hidden), str(hidden / "labels.csv")],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert Path(got["prefix"]).resolve() == (hidden / "venv").resolve()   # the sandbox really ran from the venv
+    assert got["ok"], got["error"]
+    assert got["same"]
+    assert "secret visible: False" in got["stdout"]
