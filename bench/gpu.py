@@ -76,7 +76,7 @@ def main():
     torch.set_default_dtype(default)
     B, P, T = args.batch, args.prompt, args.action
     tr = ETPOTrainer(ETPOConfig(output_dir=tempfile.mkdtemp(prefix="etpo-gpu-"), tensorboard=False, progress_bar=False, optimizer="adamw",
-                                minibatch_size=B, critic_form="residual", td_lambda=1.0, gradient_checkpointing=args.gradient_checkpointing),
+                                minibatch_size=B, critic_form="residual", td_lambda=1.0, support_k=None, cql_alpha=0.0, gradient_checkpointing=args.gradient_checkpointing),
                      model, TargetTokensEnv(tok, [1], n_envs=B), tok)
     a = tr.agent
     r = fake_rollout(B, P, T, cfg.vocab_size, tr.pad_id)

@@ -13,26 +13,36 @@ import torch
 
 from .losses import gae_advantages, kl_penalized_rewards, masked_mean, ppo_policy_loss, ppo_value_loss, token_logprobs
 from .rollout import Rollout
-from .trainer import ETPOConfig, RLTrainer
+from .rollout import score_rollout
+from .trainer import RLConfig, RLTrainer
 
 # %% auto #0
 __all__ = ['PPOConfig', 'PPOTrainer']
 
 # %% ../nbs/08_ppo.ipynb #c6ed7636
 @dataclass
-class PPOConfig(ETPOConfig):
-    "PPO-KL hyper-parameters on top of the shared ones (`beta` is unused: `kl_coef` is PPO's KL weight)."
+class PPOConfig(RLConfig):
+    "PPO-KL's own hyper-parameters on top of `RLConfig` (defaults: the main job's, so that ETPO and PPO-KL run on the same budget)."
     kl_coef: float = 0.05          # κ: per-token KL penalty in the reward
     gae_lambda: float = 0.95       # GAE λ
     clip_range: float = 0.2        # ε of the clipped surrogate
     value_clip: float = 0.2        # clip of the value change
-    update_epochs: int = 4         # PPO epochs over each batch
     whiten_advantages: bool = True # normalise advantages over the batch's tokens
     output_dir: str = 'runs/ppo'
+
+    PRESETS = {'main': {}, 'paper': dict(RLConfig.PRESETS['paper'])}   # the paper gives no PPO settings beyond the shared ones
+
+    def checks(self):
+        return super().checks() + [(self.kl_coef >= 0, "kl_coef must be >= 0"), (0 <= self.gae_lambda <= 1, "gae_lambda must be in [0, 1]"),
+                                   (self.clip_range > 0, "clip_range must be > 0")]
 
 class PPOTrainer(RLTrainer):
     "PPO-KL as in RLHF: value head on the critic adapter, KL-to-ρ penalty per token, GAE, clipped surrogate and value losses."
     value_head = True
+
+    def score(self, r:Rollout) -> Rollout:
+        "Per token: log π, log ρ, KL, entropy and the value head's V (`score_rollout` with `values=True`)."
+        return score_rollout(self.agent, r, None, self.pad_id, self.config.forward_batch_size, values=True)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
@@ -41,7 +51,7 @@ class PPOTrainer(RLTrainer):
         if c.whiten_advantages:
             mu = masked_mean(adv, r.mask); sd = masked_mean((adv - mu) ** 2, r.mask).sqrt()
             adv = (adv - mu) / (sd + 1e-8) * r.mask
-        stats = {k: [] for k in ('policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'bellman_error', 'q_mean', 'clip_frac')}
+        stats = {k: [] for k in ('policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'value_error', 'value_mean', 'clip_frac')}
         for idx in self.minibatches(len(r)):
             ids, am, acts, m = self.batch(r, idx)
             t, dev = acts.shape[1], a.device
@@ -56,8 +66,8 @@ class PPOTrainer(RLTrainer):
             v = a.values(ids, am, t + 1)[:, :-1]
             lv = ppo_value_loss(v, sel(r.values), sel(ret), m, c.value_clip)
             stats['critic_grad_norm'].append(self.step_optimizer(lv, self.opt_critic, 'critic'))
-            stats['bellman_error'].append(float(masked_mean((v.detach() - sel(ret)).abs(), m)))   # value error |V − R|
-            stats['q_mean'].append(float(masked_mean(v.detach(), m)))                              # mean value
+            stats['value_error'].append(float(masked_mean((v.detach() - sel(ret)).abs(), m)))   # |V − R|, per token
+            stats['value_mean'].append(float(masked_mean(v.detach(), m)))                          # mean V
             stats['policy_loss'].append(float(lp.detach())); stats['critic_loss'].append(float(lv.detach()))
         a.set_trainable(None)
         return {k: float(np.mean(v)) for k, v in stats.items()}

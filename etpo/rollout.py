@@ -136,7 +136,7 @@ class Rollout:
 
 # %% ../nbs/06_rollout.ipynb #2740bfb6
 @torch.no_grad()
-def score_rollout(agent:Agent, r:Rollout, beta:float, pad_id:int, batch_size:int=8, values:bool=False,
+def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_size:int=8, values:bool=False,
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`

@@ -21,43 +21,31 @@ from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, make_batch, score_rollout
 
 # %% auto #0
-__all__ = ['ETPOConfig', 'atomic_write', 'read_metrics', 'make_optimizer', 'TargetTokensEnv', 'peak_memory_mb',
+__all__ = ['RLConfig', 'ETPOConfig', 'atomic_write', 'read_metrics', 'make_optimizer', 'TargetTokensEnv', 'peak_memory_mb',
            'set_malloc_mmap_threshold', 'RLTrainer', 'ETPOTrainer', 'evaluate']
 
 # %% ../nbs/07_trainer.ipynb #e4facba5
 @dataclass
-class ETPOConfig:
-    "ETPO hyper-parameters (paper defaults where the paper gives one) and run settings."
-    beta: float = 0.01              # KL coefficient β (paper)
+class RLConfig:
+    "What ETPO and PPO-KL share: rollout, optimisation, adapters and run settings. Defaults: the main job's (measured; README, Results)."
     gamma: float = 0.99             # discount between actions γ (paper)
-    polyak: float = 0.995           # target critic Q̄ ← τ Q̄ + (1 − τ) Q (paper)
-    huber_delta: float = 10.0       # critic Huber δ (paper)
     grad_clip: float = 10.0         # max gradient norm (paper)
-    n_envs: int = 8                 # rollout environments (paper)
+    n_envs: int = 4                 # rollout environments (paper: 8)
     env_steps_per_update: int = 2   # environment steps collected per update (paper)
-    policy_loss: str = 'etpo'       # "etpo" (the equations) or "reference" (the official code's uniform mean; see theory §8.1)
-    td_lambda: float = 0.0          # λ-returns inside an action (losses: token_targets); 0 is the paper's one-step target
-    optimizer: str = 'lion'         # "lion" (paper; lion-pytorch) or "adamw" (torch)
-    lr: float|None = None           # learning rate; None: lr_lora or lr_full by mode
-    lr_lora: float = 2e-5           # default LoRA learning rate (Lion wants ~3-10x less than AdamW)
-    lr_full: float = 1e-6           # default full fine-tuning learning rate
+    optimizer: str = 'adamw'        # "adamw" (torch) or "lion" (paper; lion-pytorch)
+    lr: float|None = 1e-5           # learning rate; None: lr_lora or lr_full by mode
+    lr_lora: float = 2e-5           # LoRA learning rate when lr is None (the paper's Lion wants ~3-10x less than AdamW)
+    lr_full: float = 1e-6           # full fine-tuning learning rate when lr is None
     weight_decay: float = 0.0
-    minibatch_size: int = 8         # transitions per gradient step
+    minibatch_size: int = 4         # transitions per gradient step (paper: 8)
     update_epochs: int = 1          # passes over each batch of transitions
     mode: str = 'lora'              # "lora" (one base, adapters) or "full" (separate copies)
     lora_r: int = 16
     lora_alpha: int = 32
-    critic_form: str = 'logits'     # "logits" (paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
-    support_k: int|None = None      # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None or 0: whole vocabulary (paper)
-    cql_alpha: float = 0.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
-    anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
-    anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
-    trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
-    diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
     max_nonfinite_steps: int = 10   # optimizer steps in a row skipped for a non-finite loss or gradient before the run stops
     time_budget_s: float|None = None # stop after the iteration that crosses this many seconds of training (None: no limit)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    iterations: int = 10
+    iterations: int = 5
     seed: int = 0
     output_dir: str = 'runs/etpo'
     resume: bool = False            # continue from output_dir/checkpoint.pt if it exists
@@ -68,35 +56,69 @@ class ETPOConfig:
     malloc_mmap_threshold: int|None = 2**20 # CPU only: see `set_malloc_mmap_threshold`; None leaves malloc alone
     gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
 
+    PRESETS: ClassVar[dict[str, dict]] = {   # 'main' is always the field defaults; subclasses add their own fields to 'paper'
+        'main': {}, 'paper': dict(n_envs=8, minibatch_size=8, optimizer='lion', lr=None, iterations=10)}
+
+    def checks(self) -> list[tuple[bool, str]]:
+        "(condition, message) pairs that `__post_init__` enforces; subclasses add theirs."
+        return [(0 <= self.gamma <= 1, "gamma must be in [0, 1]"), (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"),
+                (self.n_envs >= 1, "n_envs must be >= 1"), (self.iterations >= 0, "iterations must be >= 0"),
+                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'")]
+
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
-        if self.support_k == 0: self.support_k = None   # 0 switches the restriction off from a command line
-        checks = [(self.beta > 0, "beta must be > 0"), (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
-                  (0 <= self.polyak < 1, "polyak must be in [0, 1)"), (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
-                  (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"), (self.n_envs >= 1, "n_envs must be >= 1"),
-                  (self.iterations >= 0, "iterations must be >= 0"), (self.minibatch_size >= 1, "minibatch_size must be >= 1"),
-                  (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"), (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
-                  (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
-                  (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
-                  (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
-        for ok, msg in checks:
-            if not ok: raise ValueError(f"ETPOConfig: {msg}")
+        for ok, msg in self.checks():
+            if not ok: raise ValueError(f"{type(self).__name__}: {msg}")
 
     @property
     def learning_rate(self) -> float: return self.lr or (self.lr_lora if self.mode == 'lora' else self.lr_full)
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        'paper': {},   # the field defaults above: the paper's settings, taken literally
-        'main': dict(n_envs=4, env_steps_per_update=2, minibatch_size=4, update_epochs=1, optimizer='adamw', lr=1e-5, polyak=0.9,
-                     critic_form='residual', td_lambda=1.0, iterations=5,
-                     support_k=50, cql_alpha=1.0),   # the main job's default: stabilisers chosen by tools/update_probe.py (README)
-    }
-
     @classmethod
     def preset(cls, name:str='main', **overrides):
-        "The named configuration (`PRESETS`: 'main', the main job's default; 'paper') with `overrides` on top. Raises ValueError for an unknown name."
+        "The named configuration (`PRESETS`: 'main', the field defaults and the main job's; 'paper') with `overrides` on top. Raises ValueError for an unknown name."
         if name not in cls.PRESETS: raise ValueError(f"unknown preset {name!r}; choose one of {list(cls.PRESETS)}")
         return cls(**{**cls.PRESETS[name], **overrides})
+
+    @classmethod
+    def paper(cls, **overrides):
+        "The paper's settings, taken literally (`preset('paper')`)."
+        return cls.preset('paper', **overrides)
+
+@dataclass
+class ETPOConfig(RLConfig):
+    "ETPO's own hyper-parameters on top of `RLConfig`. Defaults: the main job's (stabilisers on); `ETPOConfig.paper()`: the paper's."
+    beta: float = 0.01              # KL coefficient β (paper)
+    polyak: float = 0.9             # target critic Q̄ ← τ Q̄ + (1 − τ) Q (paper: 0.995)
+    huber_delta: float = 10.0       # critic Huber δ (paper)
+    policy_loss: str = 'etpo'       # "etpo" (the equations) or "reference" (the official code's uniform mean; see theory §8.1)
+    td_lambda: float = 1.0          # λ-returns inside an action (losses: token_targets); 0 is the paper's one-step target
+    critic_form: str = 'residual'   # "residual" (Q = critic − reference logits, Q ≡ 0 at start) or "logits" (paper)
+    support_k: int|None = 50        # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None or 0: whole vocabulary (paper)
+    cql_alpha: float = 1.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
+    anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
+    anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
+    trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
+    diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/update_probe.py (README, Results)
+        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0),
+    }
+
+    def __post_init__(self):
+        if self.support_k == 0: self.support_k = None   # 0 switches the restriction off from a command line
+        super().__post_init__()
+
+    def checks(self):
+        return super().checks() + [
+            (self.beta > 0, "beta must be > 0"), (0 <= self.polyak < 1, "polyak must be in [0, 1)"),
+            (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
+            (self.critic_form in ('logits', 'residual'), "critic_form must be 'logits' or 'residual'"),
+            (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"),
+            (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
+            (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
+            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
+            (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
 def atomic_write(path:str|Path, write, mode:str='w'):
@@ -140,9 +162,6 @@ class TargetTokensEnv:
     def load_state_dict(self, state): pass
 
 # %% ../nbs/07_trainer.ipynb #3e9494d7
-_METRIC_KEYS = ('iteration', 'reward_mean', 'reward_max', 'success_rate', 'kl', 'entropy', 'bellman_error', 'q_mean',
-                'policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'tokens_per_s', 'peak_memory_mb')
-
 def peak_memory_mb() -> float:
     "Peak memory of this process in MiB: CUDA's max allocated on a GPU, else the resident high-water mark."
     if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / 2**20
@@ -156,9 +175,10 @@ def set_malloc_mmap_threshold(nbytes:int) -> bool:
 
 class RLTrainer:
     "What ETPO and PPO share: rollouts, metrics, best programs, atomic checkpoints and exact resume. Subclasses implement `update`."
-    value_head = False
+    value_head = False          # PPO: a value head on the critic adapter
+    critic_form = 'logits'      # how the critic adapter's logits are read as Q (ETPO: the config's choice)
 
-    def __init__(self, config:ETPOConfig,
+    def __init__(self, config:RLConfig,     # ETPOConfig or PPOConfig
                  model:str|torch.nn.Module|Agent,  # a registry name / path (loaded with `load_model`), a causal LM, or an Agent
                  env,                              # a `VectorDataScienceEnv` (or anything with its reset/step lists)
                  tokenizer=None,                   # needed unless `model` is a name
@@ -175,7 +195,7 @@ class RLTrainer:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         torch.manual_seed(config.seed)
         self.agent = model if isinstance(model, Agent) else Agent(model, mode=config.mode, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
-                                                                  critic_form=config.critic_form, value_head=self.value_head,
+                                                                  critic_form=self.critic_form, value_head=self.value_head,
                                                                   gradient_checkpointing=config.gradient_checkpointing)
         self.is_main = self.accelerator.is_main_process
         if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
@@ -266,9 +286,7 @@ class RLTrainer:
         for _ in range(self.config.env_steps_per_update):
             r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling)
             rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
-        r = Rollout.cat(rs, self.pad_id)
-        score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, values=self.value_head,
-                      support_k=self.config.support_k)
+        r = self.score(Rollout.cat(rs, self.pad_id))
         return r, dict(tokens_per_s=gen_tokens / max(gen_s, 1e-9))
 
     def minibatches(self, n:int):
@@ -298,14 +316,16 @@ class RLTrainer:
                 self.restore_last_good()
                 raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the weights were "
                                    f"restored from the last good state, {self.out / 'checkpoint.pt'} (resume=True continues). Likely causes: a learning rate too high "
-                                   f"(lr={self.config.learning_rate}), bf16 overflow (load the model in float32), or β too small for the "
-                                   f"reward scale (beta={self.config.beta}); raise max_nonfinite_steps to tolerate more.")
+                                   f"(lr={self.config.learning_rate}), bf16 overflow (load the model in float32)"
+                                   + (f", or β too small for the reward scale (beta={self.config.beta})" if hasattr(self.config, 'beta') else '')
+                                   + "; raise max_nonfinite_steps to tolerate more.")
             return 0.0
         self._nonfinite_run = 0
         opt.step()
         return float(gn)
 
-    def update(self, r:Rollout) -> dict: raise NotImplementedError  # the algorithm: ETPOTrainer, PPOTrainer
+    def score(self, r:Rollout) -> Rollout: raise NotImplementedError   # what the algorithm records per token (`score_rollout`)
+    def update(self, r:Rollout) -> dict: raise NotImplementedError     # the algorithm: ETPOTrainer, PPOTrainer
 
     def run_iteration(self) -> dict:
         "One iteration: collect, update, log, checkpoint. Returns its metrics row."
@@ -361,6 +381,13 @@ class RLTrainer:
 # %% ../nbs/07_trainer.ipynb #2abd33fd
 class ETPOTrainer(RLTrainer):
     "ETPO (Wen et al. 2024): per-token soft Bellman critic, soft policy improvement, Polyak target critic; optional stabilisers."
+    @property
+    def critic_form(self) -> str: return self.config.critic_form
+
+    def score(self, r:Rollout) -> Rollout:
+        "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
+        return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k)
+
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
         y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)

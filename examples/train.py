@@ -50,7 +50,7 @@ def main():
     ap.add_argument("--dataset", default="tic_tac_toe")
     ap.add_argument("--data-dir", default=None, help="folder with the Kaggle CSVs")
     ap.add_argument("--algorithm", choices=["etpo", "ppo"], default="etpo")
-    ap.add_argument("--preset", choices=list(ETPOConfig.PRESETS), default="main", help="named config preset (ETPOConfig.preset)")
+    ap.add_argument("--preset", choices=list(ETPOConfig.PRESETS), default="main", help="main: the config defaults; paper: the paper's settings")
     ap.add_argument("--prompt-style", choices=PROMPT_STYLES, default=None, help="default: the model's (compact: short prompts, for CPU runs)")
     ap.add_argument("--max-steps", type=int, default=5, help="attempts per episode (the paper: 5)")
     ap.add_argument("--max-new-tokens", type=int, default=192)
@@ -63,15 +63,17 @@ def main():
     config_options(ap, ETPOConfig, PPOConfig)
     args = ap.parse_args()
 
-    model, tok, spec = load_model(args.model)
-    venv = VectorDataScienceEnv.make(args.dataset, n=args.n_envs or ETPOConfig.preset(args.preset).n_envs,
-                                     prompt_style=args.prompt_style or spec.prompt_style, max_steps=args.max_steps,
-                                     timeout=args.timeout, data_dir=args.data_dir)
-    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, sample_from_policy=args.sample_from_policy)
     cfg_cls, trainer_cls = (PPOConfig, PPOTrainer) if args.algorithm == "ppo" else (ETPOConfig, ETPOTrainer)
     names = {f.name for f in dataclasses.fields(cfg_cls)}
+    other = {f.name for c in (ETPOConfig, PPOConfig) for f in dataclasses.fields(c)} - names
+    if given := sorted(k for k in other if getattr(args, k, None) is not None):
+        ap.error(f"{', '.join('--' + k.replace('_', '-') for k in given)}: not a {cfg_cls.__name__} option (the other algorithm's)")
+    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, sample_from_policy=args.sample_from_policy)
     overrides = {k: v for k, v in vars(args).items() if k in names and k != 'output_dir' and v is not None}
     cfg = cfg_cls.preset(args.preset, sampling=sampling, output_dir=args.output_dir, time_budget_s=args.time_budget, **overrides)
+    model, tok, spec = load_model(args.model)
+    venv = VectorDataScienceEnv.make(args.dataset, n=cfg.n_envs, prompt_style=args.prompt_style or spec.prompt_style,
+                                     max_steps=args.max_steps, timeout=args.timeout, data_dir=args.data_dir)
     trainer = trainer_cls(cfg, model, venv, tok)
     if trainer.is_main: atomic_write(Path(args.output_dir) / "config.json", lambda f: json.dump(dataclasses.asdict(cfg), f, indent=1))
     rows = trainer.train()
