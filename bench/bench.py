@@ -23,7 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from etpo.models import Agent, load_model
 from etpo.rollout import Rollout
-from etpo.trainer import ETPOConfig, ETPOTrainer, TargetTokensEnv
+from etpo.env import TargetTokensEnv
+from etpo.trainer import ETPOConfig, ETPOTrainer
 
 VOCAB_CODELLAMA = 32016
 

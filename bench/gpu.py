@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench import fake_rollout  # noqa: E402
 from etpo.models import codellama_7b_config, tiny_tokenizer  # noqa: E402
 from etpo.rollout import score_rollout  # noqa: E402
-from etpo.trainer import ETPOConfig, ETPOTrainer, TargetTokensEnv  # noqa: E402
+from etpo.env import TargetTokensEnv  # noqa: E402
+from etpo.trainer import ETPOConfig, ETPOTrainer  # noqa: E402
 
 
 def sync(device):

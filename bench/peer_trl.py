@@ -72,7 +72,7 @@ def run_etpo(model, tok, prompt, B, T, iterations, tmp):
     "(seconds per etpo PPO-KL iteration, mean action tokens)."
     from etpo.ppo import PPOConfig, PPOTrainer
     from etpo.rollout import SamplingConfig
-    from etpo.trainer import TargetTokensEnv
+    from etpo.env import TargetTokensEnv
     env = TargetTokensEnv(tok, list(range(100, 164)), n_envs=B, prompt=prompt)
     cfg = PPOConfig(mode="full", iterations=iterations, n_envs=B, env_steps_per_update=1, minibatch_size=B, update_epochs=1,
                     optimizer="adamw", lr=1e-5, output_dir=str(tmp), tensorboard=False, progress_bar=False, seed=0,

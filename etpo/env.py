@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/env.html.md"""
 
 # %% ../nbs/04_env.ipynb #48a85339
 from __future__ import annotations
-import hashlib, re, textwrap
+import dataclasses, hashlib, re, textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,7 +20,7 @@ from .sandbox import Limits, run_program, truncate
 # %% auto #0
 __all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'BODY_COMMENT', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body',
            'program_from_body', 'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv',
-           'VectorDataScienceEnv']
+           'VectorDataScienceEnv', 'TargetTokensEnv']
 
 # %% ../nbs/04_env.ipynb #0451cac2
 def extract_body(text:str) -> str:
@@ -123,15 +123,14 @@ class DataScienceEnv:
                  max_steps:int=5,                   # attempts per episode (the paper: 5)
                  timeout:float=300.0,               # wall-clock seconds per program (the paper: 300)
                  data_dir=None,                     # folder with the Kaggle CSVs
-                 limits:Limits|None=None,           # sandbox limits; `timeout` sets `limits.wall_s`
+                 limits:Limits|None=None,           # sandbox limits; a copy is kept, with `wall_s = timeout`
                  cache:dict|None=None,              # reward cache shared between environments; None makes one
                 ):
         if prompt_style not in PROMPT_STYLES: raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
         if max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         self.dataset = load_dataset(dataset, data_dir)
         self.prompt_style, self.max_steps = prompt_style, max_steps
-        self.limits = limits or Limits()
-        self.limits.wall_s = timeout
+        self.limits = dataclasses.replace(limits or Limits(), wall_s=timeout)   # the caller's Limits stay as they are
         self.cache = {} if cache is None else cache
         self.splits = make_splits(self.dataset)
         self.n_steps, self.obs = 0, None
@@ -207,3 +206,20 @@ class VectorDataScienceEnv:
         for e, s in zip(self.envs, state['envs']): e.load_state_dict(s)
 
     def close(self): self.pool.shutdown(wait=True)
+
+# %% ../nbs/04_env.ipynb #a47665cf
+class TargetTokensEnv:
+    "Vectorised synthetic bandit: reward = fraction of the action's tokens (re-tokenised) in `target_ids`; every episode is one step."
+    def __init__(self, tokenizer, target_ids:list[int], n_envs:int=8, prompt:str="def build_model(x_train, y_train):\n"):
+        self.tokenizer, self.target, self.n, self.prompt = tokenizer, set(target_ids), n_envs, prompt
+    def __len__(self): return self.n
+    def reset(self, seed=None): return [self.prompt] * self.n, [{} for _ in range(self.n)]
+    def reward(self, text:str) -> float:
+        ids = self.tokenizer(text, add_special_tokens=False)['input_ids']
+        return sum(i in self.target for i in ids) / max(len(ids), 1)
+    def step(self, actions:list[str]):
+        r = np.array([self.reward(a) for a in actions])
+        infos = [dict(error=None, final_obs=self.prompt, program=a) for a in actions]
+        return [self.prompt] * self.n, r, np.ones(self.n, bool), np.zeros(self.n, bool), infos
+    def state_dict(self): return {}
+    def load_state_dict(self, state): pass

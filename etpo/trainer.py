@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/trainer.html.md"""
 
 # %% ../nbs/07_trainer.ipynb #1c92f721
 from __future__ import annotations
-import ctypes, json, math, os, random, resource, sys, tempfile, time
+import json, math, os, random, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -19,10 +19,10 @@ from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_
                      reference_policy_loss, soft_target_stats, token_targets, trust_region_coef)
 from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, make_batch, score_rollout
+from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, set_malloc_mmap_threshold
 
 # %% auto #0
-__all__ = ['RLConfig', 'ETPOConfig', 'atomic_write', 'read_metrics', 'make_optimizer', 'TargetTokensEnv', 'peak_memory_mb',
-           'set_malloc_mmap_threshold', 'RLTrainer', 'ETPOTrainer', 'evaluate']
+__all__ = ['RLConfig', 'ETPOConfig', 'make_optimizer', 'RLTrainer', 'ETPOTrainer', 'evaluate']
 
 # %% ../nbs/07_trainer.ipynb #e4facba5
 @dataclass
@@ -121,22 +121,6 @@ class ETPOConfig(RLConfig):
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
-def atomic_write(path:str|Path, write, mode:str='w'):
-    "Write `path` atomically: `write(f)` into a temporary file beside it, fsync, then `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.')
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-
-def read_metrics(output_dir:str|Path) -> list[dict]:
-    "The rows of `output_dir/metrics.jsonl` (empty if none)."
-    p = Path(output_dir) / 'metrics.jsonl'
-    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
-
 def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.optim.Optimizer:
     "Lion (lion-pytorch, as the paper) or AdamW (torch). Raises ImportError with the fix if lion-pytorch is missing."
     if name == 'adamw': return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -144,35 +128,7 @@ def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.
     except ImportError as e: raise ImportError("optimizer='lion' needs `pip install lion-pytorch` (or use optimizer='adamw')") from e
     return Lion(params, lr=lr, weight_decay=weight_decay)
 
-# %% ../nbs/07_trainer.ipynb #db9f00ab
-class TargetTokensEnv:
-    "Vectorised synthetic bandit: reward = fraction of the action's tokens (re-tokenised) in `target_ids`; every episode is one step."
-    def __init__(self, tokenizer, target_ids:list[int], n_envs:int=8, prompt:str="def build_model(x_train, y_train):\n"):
-        self.tokenizer, self.target, self.n, self.prompt = tokenizer, set(target_ids), n_envs, prompt
-    def __len__(self): return self.n
-    def reset(self, seed=None): return [self.prompt] * self.n, [{} for _ in range(self.n)]
-    def reward(self, text:str) -> float:
-        ids = self.tokenizer(text, add_special_tokens=False)['input_ids']
-        return sum(i in self.target for i in ids) / max(len(ids), 1)
-    def step(self, actions:list[str]):
-        r = np.array([self.reward(a) for a in actions])
-        infos = [dict(error=None, final_obs=self.prompt, program=a) for a in actions]
-        return [self.prompt] * self.n, r, np.ones(self.n, bool), np.zeros(self.n, bool), infos
-    def state_dict(self): return {}
-    def load_state_dict(self, state): pass
-
 # %% ../nbs/07_trainer.ipynb #3e9494d7
-def peak_memory_mb() -> float:
-    "Peak memory of this process in MiB: CUDA's max allocated on a GPU, else the resident high-water mark."
-    if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-def set_malloc_mmap_threshold(nbytes:int) -> bool:
-    "glibc's `mallopt(M_MMAP_THRESHOLD, nbytes)`: later CPU allocations of at least `nbytes` are mmapped and go back to the OS when freed. Returns False where it does not apply (not Linux/glibc)."
-    if not sys.platform.startswith('linux'): return False
-    try: return bool(ctypes.CDLL('libc.so.6').mallopt(-3, int(nbytes)))   # -3: M_MMAP_THRESHOLD in malloc.h
-    except (OSError, AttributeError): return False
-
 class RLTrainer:
     "What ETPO and PPO share: rollouts, metrics, best programs, atomic checkpoints and exact resume. Subclasses implement `update`."
     value_head = False          # PPO: a value head on the critic adapter
@@ -256,14 +212,13 @@ class RLTrainer:
 
     # --- logging -----------------------------------------------------------------------------------------------
     def log(self, m:dict):
-        "Append one row to metrics.jsonl (rewritten atomically) and TensorBoard; main process only, numbers averaged over processes."
+        "Append one row to metrics.jsonl (one synced line) and TensorBoard; main process only, numbers averaged over processes."
         if self.accelerator.num_processes > 1:
             keys = [k for k, v in m.items() if isinstance(v, float)]
             avg = self.accelerator.reduce(torch.tensor([m[k] for k in keys], device=self.accelerator.device), 'mean').tolist()
             m = {**m, **dict(zip(keys, avg))}
         if not self.is_main: return
-        rows = read_metrics(self.out) + [m]
-        atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
+        append_jsonl(self.out / 'metrics.jsonl', m)
         if self.writer is not None:
             for k, v in m.items():
                 if isinstance(v, (int, float)) and k != 'iteration': self.writer.add_scalar(k, v, m['iteration'])

@@ -21,7 +21,8 @@ from etpo.env import PROMPT_STYLES, VectorDataScienceEnv
 from etpo.models import load_model
 from etpo.ppo import PPOConfig, PPOTrainer
 from etpo.rollout import SamplingConfig
-from etpo.trainer import ETPOConfig, ETPOTrainer, atomic_write, evaluate
+from etpo.trainer import ETPOConfig, ETPOTrainer, evaluate
+from etpo.utils import atomic_write
 
 _TYPES = {'int': int, 'float': float, 'str': str, 'int | None': int, 'float | None': float, 'str | None': str}
 

@@ -12,7 +12,9 @@ from etpo.env import VectorDataScienceEnv
 from etpo.models import Agent, load_model, tiny_random_llama
 from etpo.ppo import PPOConfig, PPOTrainer
 from etpo.rollout import SamplingConfig
-from etpo.trainer import ETPOConfig, ETPOTrainer, TargetTokensEnv, read_metrics
+from etpo.env import TargetTokensEnv
+from etpo.trainer import ETPOConfig, ETPOTrainer
+from etpo.utils import read_metrics
 
 REQUIRED = ("iteration", "reward_mean", "reward_max", "success_rate", "kl", "entropy", "policy_grad_norm", "critic_grad_norm",
             "tokens_per_s", "peak_memory_mb", "nonfinite_steps", "nonfinite_logits", "weights_restored")

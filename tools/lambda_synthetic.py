@@ -15,7 +15,8 @@ import numpy as np
 
 from etpo.models import tiny_random_llama
 from etpo.rollout import SamplingConfig
-from etpo.trainer import ETPOConfig, ETPOTrainer, TargetTokensEnv
+from etpo.env import TargetTokensEnv
+from etpo.trainer import ETPOConfig, ETPOTrainer
 
 
 def run(lam, tokens, iterations, seed, out):

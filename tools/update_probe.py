@@ -26,7 +26,8 @@ from etpo.env import VectorDataScienceEnv
 from etpo.losses import masked_mean
 from etpo.models import Agent, load_model
 from etpo.rollout import Rollout, SamplingConfig, collect, score_rollout
-from etpo.trainer import ETPOConfig, ETPOTrainer, atomic_write
+from etpo.trainer import ETPOConfig, ETPOTrainer
+from etpo.utils import atomic_write
 
 # name: overrides of the main job's preset without stabilisers (β = 0.01, the paper's)
 BASE = dict(support_k=None, anchor_coef=0.0, cql_alpha=0.0, trust_region_eta=1.0)
