@@ -240,6 +240,10 @@ class Agent(nn.Module):
         "`forward_role`, as the module's forward, so that a DDP wrapper (`accelerate launch`) sees and syncs the pass."
         return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden)
 
+    def attach_ddp(self, wrapper:nn.Module):
+        "Send every pass that needs gradients through `wrapper`, this agent wrapped by DDP (`accelerator.prepare_model`); kept outside the module tree, so no cycle."
+        object.__setattr__(self, '_ddp', wrapper)
+
     def _run(self, role, input_ids, attention_mask, logits_to_keep=0, hidden=False):
         "Passes that need gradients go through the DDP wrapper when there is one (`self.ddp`), the rest directly."
         ddp = getattr(self, '_ddp', None)
@@ -257,15 +261,27 @@ class Agent(nn.Module):
         "Logits of `role`, (B, L, V) or the last `logits_to_keep` positions."
         return self._run(role, input_ids, attention_mask, logits_to_keep).logits
 
+    def action_logits(self, role:str, input_ids, attention_mask, n_actions:int) -> torch.Tensor:
+        "Logits (B, T, V) of `role` at the T = `n_actions` positions that predict the action tokens (the input ends with them): position j predicts token j."
+        return self.logits(role, input_ids, attention_mask, n_actions + 1)[:, :-1]
+
+    def action_q_values(self, role:str, input_ids, attention_mask, n_actions:int, ref_logits:torch.Tensor|None=None) -> torch.Tensor:
+        "Q-values (B, T, V) of 'critic' or 'target_critic', aligned as `action_logits`; pass the reference's `action_logits` to save a forward (residual form)."
+        return self._as_q(role, self.action_logits(role, input_ids, attention_mask, n_actions), ref_logits,
+                          lambda: self.action_logits('reference', input_ids, attention_mask, n_actions))
+
     def q_values(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, ref_logits:torch.Tensor|None=None) -> torch.Tensor:
-        "Q-values (B, L', V) of 'critic' or 'target_critic'; the residual form subtracts the reference logits (pass them to save a forward)."
+        "Q-values (B, L', V) of 'critic' or 'target_critic' at the last `logits_to_keep` positions (0: all); pass the reference logits to save a forward (residual form)."
+        return self._as_q(role, self.logits(role, input_ids, attention_mask, logits_to_keep), ref_logits,
+                          lambda: self.logits('reference', input_ids, attention_mask, logits_to_keep))
+
+    def _as_q(self, role, logits, ref_logits, reference):
+        "The critic's logits read as Q: as they are (paper), or minus the reference logits (residual form; `reference()` computes them if not given)."
         if role not in ('critic', 'target_critic'): raise ValueError(f"q_values needs role 'critic' or 'target_critic', got {role!r}")
-        q = self.logits(role, input_ids, attention_mask, logits_to_keep)
-        if self.critic_form == 'residual':
-            if ref_logits is None:
-                with torch.no_grad(): ref_logits = self.logits('reference', input_ids, attention_mask, logits_to_keep)
-            q = q - ref_logits.detach()
-        return q
+        if self.critic_form != 'residual': return logits
+        if ref_logits is None:
+            with torch.no_grad(): ref_logits = reference()
+        return logits - ref_logits.detach()
 
     def values(self, input_ids, attention_mask, logits_to_keep:int) -> torch.Tensor:
         "PPO state values V(s, w^{<j}) (B, logits_to_keep) float32 from the value head on the critic's last hidden state."

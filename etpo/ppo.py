@@ -57,7 +57,7 @@ class PPOTrainer(RLTrainer):
             t, dev = acts.shape[1], a.device
             sel = lambda x: x[idx, :t].to(dev)
             a.set_trainable('policy')
-            logp = token_logprobs(a.logits('policy', ids, am, t + 1)[:, :-1], acts)
+            logp = token_logprobs(a.action_logits('policy', ids, am, t), acts)
             lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range)
             stats['policy_grad_norm'].append(self.step_optimizer(lp, self.opt_policy, 'policy'))
             ratio = torch.exp(logp.detach() - sel(r.logp))

@@ -158,16 +158,13 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
         ids, am, a, m = make_batch([r.prompt_ids[i] for i in rows], acts, pad_id, dev)
         t = a.shape[1]
-        keep = lambda x: x[:, :-1]                                   # logits at position k predict token k+1
-        pi = keep(agent.logits('policy', ids, am, t + 1))
-        ref_full = agent.logits('reference', ids, am, t + 1)
-        ref = keep(ref_full)
+        pi, ref = agent.action_logits('policy', ids, am, t), agent.action_logits('reference', ids, am, t)
         r.nonfinite_logits += int((~torch.isfinite(pi).all(-1) & m).sum())   # reported by the trainer; the losses then skip
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
         if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
         else:
-            qbar = keep(agent.q_values('target_critic', ids, am, t + 1, ref_logits=ref_full))
+            qbar = agent.action_q_values('target_critic', ids, am, t, ref_logits=ref)
             fill['q_taken'] = qbar.gather(-1, a[..., None])[..., 0]
             idx, qbS, piS, refS = restrict(qbar, pi, ref)
             fill['v'] = soft_value(qbS, piS, refS, beta)

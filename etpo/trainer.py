@@ -156,7 +156,7 @@ class RLTrainer:
         self.is_main = self.accelerator.is_main_process
         if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
             for p in self.agent.role_parameters('policy') + self.agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these
-            object.__setattr__(self.agent, '_ddp', self.accelerator.prepare_model(self.agent))   # not a submodule (no cycle); broadcasts rank 0's weights
+            self.agent.attach_ddp(self.accelerator.prepare_model(self.agent))   # broadcasts rank 0's weights
             self.agent.set_trainable(None)
             torch.manual_seed(config.seed + self.accelerator.process_index)
         lr = config.learning_rate
@@ -352,15 +352,14 @@ class ETPOTrainer(RLTrainer):
             for k, v in d.items(): stats.setdefault(k, []).append(v)
         for n_mb, idx in enumerate(self.minibatches(len(r))):
             ids, am, acts, m = self.batch(r, idx)
-            keep, t = (lambda x: x[:, :-1]), acts.shape[1]
+            t = acts.shape[1]
             y_mb = y[idx, :t].to(a.device)
             S = r.support[idx, :t].to(a.device) if c.support_k else None      # ρ's top-k at rollout time
             restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
-            with torch.no_grad(): ref_full = a.logits('reference', ids, am, t + 1)
-            ref = keep(ref_full)
+            with torch.no_grad(): ref = a.action_logits('reference', ids, am, t)
             # critic: Huber(Q(w^j) − y_j), plus the conservative and anchor penalties
             a.set_trainable('critic')
-            q = keep(a.q_values('critic', ids, am, t + 1, ref_logits=ref_full))
+            q = a.action_q_values('critic', ids, am, t, ref_logits=ref)
             q_taken = q.gather(-1, acts[..., None])[..., 0]
             lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
             if c.cql_alpha:
@@ -373,11 +372,11 @@ class ETPOTrainer(RLTrainer):
             add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
             q, q_taken = q.detach(), q_taken.detach().float()
             if c.diagnostics and n_mb == 0:                                      # what one critic step did to untaken tokens
-                with torch.no_grad(): add(critic_drift(q, keep(a.q_values('critic', ids, am, t + 1, ref_logits=ref_full)), acts, m))
+                with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref), acts, m))
             add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
             # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region
             a.set_trainable('policy')
-            pi = keep(a.logits('policy', ids, am, t + 1))
+            pi = a.action_logits('policy', ids, am, t)
             if c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
             piS, qS, refS = restrict(pi, q, ref)
             lp = policy_loss(piS, qS, refS, c.beta, m) if c.policy_loss == 'etpo' else reference_policy_loss(piS, qS, c.beta, m)
@@ -385,7 +384,7 @@ class ETPOTrainer(RLTrainer):
                 kl_old = kl_to_old(piS, r.old_logp[idx, :t].to(a.device), m)
                 add(dict(kl_old=kl_old.item())); lp = lp + tr_coef * kl_old
             add(dict(policy_grad_norm=self.step_optimizer(lp, self.opt_policy, 'policy'), policy_loss=lp.item()))
-            del q, pi, ref, ref_full, piS, qS, refS
+            del q, pi, ref, piS, qS, refS
         a.set_trainable(None)
         a.polyak_update(c.polyak)
         return {k: float(np.mean(v)) for k, v in stats.items()}

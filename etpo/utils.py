@@ -30,8 +30,10 @@ def append_jsonl(path:str|Path, row:dict):
     "Append `row` as one JSON line to `path` and fsync; a line torn by an earlier crash is closed first, so it stays apart."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'ab+') as f:
-        f.seek(0, os.SEEK_END)
-        torn = f.tell() > 0 and (f.seek(-1, os.SEEK_END) or f.read(1) != b'\n')
+        torn = False
+        if f.seek(0, os.SEEK_END) > 0:
+            f.seek(-1, os.SEEK_END); torn = f.read(1) != b'\n'
+            f.seek(0, os.SEEK_END)
         f.write((b'\n' if torn else b'') + (json.dumps(row) + '\n').encode()); f.flush(); os.fsync(f.fileno())
 
 def read_metrics(output_dir:str|Path) -> list[dict]:
