@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['masked_mean', 'soft_value', 'token_targets', 'policy_loss', 'reference_policy_loss', 'critic_loss', 'support_indices',
-           'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old', 'trust_region_coef',
-           'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats', 'kl_penalized_rewards',
-           'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
+__all__ = ['masked_mean', 'soft_value', 'token_targets', 'soft_policy_loss', 'policy_loss', 'reference_policy_loss',
+           'critic_loss', 'support_indices', 'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old',
+           'trust_region_coef', 'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats',
+           'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
 
 # %% ../nbs/01_losses.ipynb #e6d4f9b0
 def _check_logits(*logits:Tensor):
@@ -92,6 +92,19 @@ def token_targets(v:Tensor,       # (B, T) soft values V_j (from `soft_value` wi
         for j in range(T - 2, -1, -1):
             y[:, j] += lam * mask[:, j + 1] * (y[:, j + 1] - q[:, j + 1])
     return y * mask
+
+# %% ../nbs/01_losses.ipynb #97611e35
+def soft_policy_loss(pi_logits:Tensor,  # (B, T, V) policy logits (requires grad)
+                     q_logits:Tensor,   # (B, T, V) online critic Q-values (treated as constants)
+                     ref_logits:Tensor, # (B, T, V) reference-policy logits (constants)
+                     beta:float,        # KL coefficient β
+                     mask:Tensor,       # (B, T) real action tokens
+                    ) -> Tensor:
+    "The ETPO policy loss by its definition (plain autograd; keeps (B, T, V) intermediates): masked mean over tokens of Σ_w π(w)[β(log π(w) − log ρ(w)) − Q(w)]. Scalar in the logits' float type (float32 for half precision). `policy_loss` computes the same, faster and leaner."
+    _check_logits(pi_logits, q_logits, ref_logits)
+    logp, logr = torch.log_softmax(_f(pi_logits), -1), torch.log_softmax(_f(ref_logits), -1)
+    per_tok = (logp.exp() * (beta * (logp - logr) - _f(q_logits.detach()))).sum(-1)
+    return masked_mean(per_tok, mask)
 
 # %% ../nbs/01_losses.ipynb #fe03a7c5
 class _SoftPolicyLoss(torch.autograd.Function):
