@@ -28,6 +28,7 @@ class SamplingConfig:
     temperature: float = 0.5        # the paper: 0.5
     sample_from_policy: bool = False  # True: sample from π itself (top_k off, temperature 1), as the targets assume
     stop_at_body_end: bool = True   # completion prompts: stop once a line starts at column 0 (the body ended)
+    generation_batch_size: int|None = None  # prompts per `generate` call (GPU memory); None: all environments at once
 
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."
@@ -59,6 +60,10 @@ def _cut(ids:list[int], tokenizer, eos_ids:set, stop_at_body_end:bool) -> list[i
 def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|None=None, role:str='policy') -> tuple[list[list[int]], list[str]]:
     "Sample one action per prompt from `role` ('policy', or 'reference' for the base model). Returns `(action_ids, action_texts)`: per row the token ids (ending at eos or the body's end) and their text."
     sampling = sampling or SamplingConfig()
+    bs = sampling.generation_batch_size or len(prompts)
+    if len(prompts) > bs:                                             # in chunks of `generation_batch_size`, in order
+        parts = [generate(agent, tokenizer, prompts[i:i + bs], sampling, role) for i in range(0, len(prompts), bs)]
+        return [a for ids, _ in parts for a in ids], [t for _, texts in parts for t in texts]
     tokenizer.padding_side = 'left'
     enc = tokenizer(prompts, return_tensors='pt', padding=True, add_special_tokens=False).to(agent.device)
     P = enc['input_ids'].shape[1]

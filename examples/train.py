@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=5, help="attempts per episode (the paper: 5)")
     ap.add_argument("--max-new-tokens", type=int, default=192)
     ap.add_argument("--sample-from-policy", action="store_true", help="sample from π itself instead of top-k 50 / temperature 0.5")
+    ap.add_argument("--generation-batch-size", type=int, default=None, help="prompts per generate call (GPU memory); default: all environments")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per program in the sandbox")
     ap.add_argument("--time-budget", type=float, default=None, help="seconds of training; the iteration in progress finishes")
     ap.add_argument("--eval-samples", type=int, default=0, help="first tries of the base model and the trained policy, at the end")
@@ -69,7 +70,8 @@ def main():
     other = {f.name for c in (ETPOConfig, PPOConfig) for f in dataclasses.fields(c)} - names
     if given := sorted(k for k in other if getattr(args, k, None) is not None):
         ap.error(f"{', '.join('--' + k.replace('_', '-') for k in given)}: not a {cfg_cls.__name__} option (the other algorithm's)")
-    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, sample_from_policy=args.sample_from_policy)
+    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, sample_from_policy=args.sample_from_policy,
+                              generation_batch_size=args.generation_batch_size)
     overrides = {k: v for k, v in vars(args).items() if k in names and k != 'output_dir' and v is not None}
     cfg = cfg_cls.preset(args.preset, sampling=sampling, output_dir=args.output_dir, time_budget_s=args.time_budget, **overrides)
     model, tok, spec = load_model(args.model)
