@@ -186,21 +186,17 @@ class RLTrainer:
         atomic_write(self.out / 'checkpoint.pt', lambda f: torch.save(state, f), mode='wb')
         return True
 
-    def restore_last_good(self) -> bool:
-        "Load the weights and optimizer states of `checkpoint.pt` (written at the start of the run and after each good iteration), nothing else: the run goes on from where it is with the last good weights. False if there is no checkpoint yet."
-        if not (self.out / 'checkpoint.pt').exists(): return False
+    def restore_last_good(self) -> dict|None:
+        "Load the weights and optimizer states of `checkpoint.pt` (written at the start of the run and after each good iteration), nothing else: the run goes on from where it is with the last good weights. Returns the checkpoint's state, None if there is none yet."
+        if not (self.out / 'checkpoint.pt').exists(): return None
         s = torch.load(self.out / 'checkpoint.pt', weights_only=False)
         self.agent.load_adapter_state(s['agent'])
         self.opt_policy.load_state_dict(s['opt_policy']); self.opt_critic.load_state_dict(s['opt_critic'])
-        return True
+        return s
 
     def load_checkpoint(self) -> bool:
-        "Restore from `output_dir/checkpoint.pt` if it exists; drop metric rows newer than it. Returns whether it resumed."
-        p = self.out / 'checkpoint.pt'
-        if not p.exists(): return False
-        s = torch.load(p, weights_only=False)
-        self.agent.load_adapter_state(s['agent'])
-        self.opt_policy.load_state_dict(s['opt_policy']); self.opt_critic.load_state_dict(s['opt_critic'])
+        "Restore everything from `output_dir/checkpoint.pt` if it exists (weights, optimizers, iteration, environment, RNGs); drop metric rows newer than it. Returns whether it resumed."
+        if (s := self.restore_last_good()) is None: return False
         self.iteration, self.obs, self.best = s['iteration'], s['obs'], s['best']
         if s['env'] is not None and hasattr(self.env, 'load_state_dict'): self.env.load_state_dict(s['env'])
         torch.set_rng_state(s['rng']['torch']); np.random.set_state(s['rng']['numpy']); random.setstate(s['rng']['python'])
