@@ -182,11 +182,12 @@ class Agent(nn.Module):
                  critic_form:str='logits',     # "logits" (Q = critic logits, the paper) or "residual" (Q = critic − reference logits, Q ≡ 0 at start)
                  value_head:bool=False,        # add a scalar value head on the critic (PPO baseline)
                  gradient_checkpointing:bool=False, # recompute each layer in the backward pass: activation memory of one layer, ~1 extra forward
+                 fold_adapters:bool=False,     # passes without gradients run on W + s·BA (`folded`): same outputs to float tolerance, no LoRA products per layer
                 ):
         super().__init__()
         if mode not in ('lora', 'full'): raise ValueError(f"mode must be 'lora' or 'full', got {mode!r}")
         if critic_form not in ('logits', 'residual'): raise ValueError(f"critic_form must be 'logits' or 'residual', got {critic_form!r}")
-        self.mode, self.critic_form = mode, critic_form
+        self.mode, self.critic_form, self.fold_adapters, self.gradient_checkpointing = mode, critic_form, fold_adapters, gradient_checkpointing
         if mode == 'lora':
             from peft import LoraConfig, get_peft_model
             cfg = LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout, task_type='CAUSAL_LM',
@@ -227,53 +228,97 @@ class Agent(nn.Module):
 
     @contextmanager
     def as_role(self, role:str):
-        "Context manager: the module that computes as `role` (adapter set, adapters off for the reference, or its copy)."
+        "Context manager: the module that computes as `role` (adapter set, adapters off for the reference, or its copy); with `fold_adapters` and no gradients, `folded(role)`."
         if role not in ROLES: raise ValueError(f"role must be one of {ROLES}, got {role!r}")
         if self.mode == 'full': yield self.model[role]; return
         if role == 'reference':
             with self.model.disable_adapter(): yield self.model
+        elif self.fold_adapters and not torch.is_grad_enabled():
+            with self.folded(role) as m: yield m
         else:
             self.model.set_adapter(role)
             yield self.model
 
-    def forward(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False):
+    @contextmanager
+    def folded(self, role:str):
+        """Context manager: the model computing as `role` with its LoRA product folded into the weights, W' = W + s·B·A
+        (peft's `get_delta_weight`), and those layers' adapters off (peft's `enable_adapters`): one matrix product per
+        layer instead of three, for passes without gradients (generation, scoring). W' are new tensors swapped in for the base weights, which are never
+        written: on exit every base weight is its original tensor, bit for bit, and tied weights (an LM head shared
+        with the embeddings) stay tied. The LM head is not folded: its product runs only at the positions whose logits are
+        kept, and folding a vocabulary-sized matrix would cost more than it saves. Costs one copy of the adapted weights
+        while inside. Raises ValueError in
+        mode='full' or for the reference (nothing to fold)."""
+        from peft.tuners.lora import LoraLayer
+        if self.mode != 'lora' or role == 'reference': raise ValueError(f"folded needs mode='lora' and an adapter role, got {self.mode!r}, {role!r}")
+        self.model.set_adapter(role)
+        swapped = []
+        try:
+            with torch.no_grad():
+                for mod in self.model.modules():
+                    base = mod.get_base_layer() if isinstance(mod, LoraLayer) and role in mod.lora_A else None
+                    if base is not None and base.weight.shape[0] != self.config.vocab_size:   # the LM head keeps its product
+                        swapped.append((mod, base, base.weight))
+                        base.weight = nn.Parameter(base.weight + mod.get_delta_weight(role).to(base.weight.dtype), requires_grad=False)
+                        mod.enable_adapters(False)
+            yield self.model
+        finally:
+            for mod, base, w in swapped: base.weight = w; mod.enable_adapters(True)
+
+    def forward(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False, prefix=None):
         "`forward_role`, as the module's forward, so that a DDP wrapper (`accelerate launch`) sees and syncs the pass."
-        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden)
+        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden, prefix)
 
     def attach_ddp(self, wrapper:nn.Module):
         "Send every pass that needs gradients through `wrapper`, this agent wrapped by DDP (`accelerator.prepare_model`); kept outside the module tree, so no cycle."
         object.__setattr__(self, '_ddp', wrapper)
 
-    def _run(self, role, input_ids, attention_mask, logits_to_keep=0, hidden=False):
+    def _run(self, role, input_ids, attention_mask, logits_to_keep=0, hidden=False, prefix=None):
         "Passes that need gradients go through the DDP wrapper when there is one (`self.ddp`), the rest directly."
         ddp = getattr(self, '_ddp', None)
-        if ddp is not None and torch.is_grad_enabled(): return ddp(role, input_ids, attention_mask, logits_to_keep, hidden)
-        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden)
+        if ddp is not None and torch.is_grad_enabled(): return ddp(role, input_ids, attention_mask, logits_to_keep, hidden, prefix)
+        return self.forward_role(role, input_ids, attention_mask, logits_to_keep, hidden, prefix)
 
-    def forward_role(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False):
-        "One forward pass as `role`: returns the model output (logits (B, L or logits_to_keep, V); hidden states if `hidden`)."
-        position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)   # as `generate` does for left-padded prompts
+    def forward_role(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False,
+                     prefix:torch.Tensor|None=None, # (1, L0) int64: tokens that every row continues (`split_prefix`), computed once
+                    ):
+        """One forward pass as `role`: returns the model output (logits (B, L or logits_to_keep, V); hidden states if `hidden`).
+        With `prefix`, the rows are `prefix + input_ids[b]`: the prefix runs once, its keys and values are repeated for the
+        B rows (gradients flow back through them) and the rows attend to them; logits and hidden states are those of
+        `input_ids`' positions, equal to the unshared pass to float tolerance. Under gradient checkpointing (which drops
+        the cache in training) the prefix is prepended to every row instead."""
+        if prefix is not None and prefix.shape[1] == 0: prefix = None
+        if prefix is not None and self.gradient_checkpointing and self.training:
+            B = input_ids.shape[0]
+            input_ids = torch.cat([prefix.expand(B, -1), input_ids], 1)
+            attention_mask = torch.cat([attention_mask.new_ones(B, prefix.shape[1]), attention_mask], 1); prefix = None
+        full_mask = attention_mask if prefix is None else torch.cat([attention_mask.new_ones(len(attention_mask), prefix.shape[1]), attention_mask], 1)
+        position_ids = (full_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]   # as `generate` does for left-padded prompts
         with self.as_role(role) as m:
-            return m(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
-                     output_hidden_states=hidden, use_cache=False)
+            cache = None
+            if prefix is not None:
+                cache = m(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+                cache.batch_repeat_interleave(input_ids.shape[0])
+            return m(input_ids=input_ids, attention_mask=full_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
+                     output_hidden_states=hidden, past_key_values=cache, use_cache=cache is not None)
 
-    def logits(self, role:str, input_ids, attention_mask, logits_to_keep:int=0) -> torch.Tensor:
-        "Logits of `role`, (B, L, V) or the last `logits_to_keep` positions."
-        return self._run(role, input_ids, attention_mask, logits_to_keep).logits
+    def logits(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, prefix=None) -> torch.Tensor:
+        "Logits of `role`, (B, L, V) or the last `logits_to_keep` positions (`prefix`: see `forward_role`)."
+        return self._run(role, input_ids, attention_mask, logits_to_keep, prefix=prefix).logits
 
-    def action_logits(self, role:str, input_ids, attention_mask, n_actions:int) -> torch.Tensor:
+    def action_logits(self, role:str, input_ids, attention_mask, n_actions:int, prefix=None) -> torch.Tensor:
         "Logits (B, T, V) of `role` at the T = `n_actions` positions that predict the action tokens (the input ends with them): position j predicts token j."
-        return self.logits(role, input_ids, attention_mask, n_actions + 1)[:, :-1]
+        return self.logits(role, input_ids, attention_mask, n_actions + 1, prefix)[:, :-1]
 
-    def action_q_values(self, role:str, input_ids, attention_mask, n_actions:int, ref_logits:torch.Tensor|None=None) -> torch.Tensor:
+    def action_q_values(self, role:str, input_ids, attention_mask, n_actions:int, ref_logits:torch.Tensor|None=None, prefix=None) -> torch.Tensor:
         "Q-values (B, T, V) of 'critic' or 'target_critic', aligned as `action_logits`; pass the reference's `action_logits` to save a forward (residual form)."
-        return self._as_q(role, self.action_logits(role, input_ids, attention_mask, n_actions), ref_logits,
-                          lambda: self.action_logits('reference', input_ids, attention_mask, n_actions))
+        return self._as_q(role, self.action_logits(role, input_ids, attention_mask, n_actions, prefix), ref_logits,
+                          lambda: self.action_logits('reference', input_ids, attention_mask, n_actions, prefix))
 
-    def q_values(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, ref_logits:torch.Tensor|None=None) -> torch.Tensor:
+    def q_values(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, ref_logits:torch.Tensor|None=None, prefix=None) -> torch.Tensor:
         "Q-values (B, L', V) of 'critic' or 'target_critic' at the last `logits_to_keep` positions (0: all); pass the reference logits to save a forward (residual form)."
-        return self._as_q(role, self.logits(role, input_ids, attention_mask, logits_to_keep), ref_logits,
-                          lambda: self.logits('reference', input_ids, attention_mask, logits_to_keep))
+        return self._as_q(role, self.logits(role, input_ids, attention_mask, logits_to_keep, prefix), ref_logits,
+                          lambda: self.logits('reference', input_ids, attention_mask, logits_to_keep, prefix))
 
     def _as_q(self, role, logits, ref_logits, reference):
         "The critic's logits read as Q: as they are (paper), or minus the reference logits (residual form; `reference()` computes them if not given)."
@@ -283,10 +328,10 @@ class Agent(nn.Module):
             with torch.no_grad(): ref_logits = reference()
         return logits - ref_logits.detach()
 
-    def values(self, input_ids, attention_mask, logits_to_keep:int) -> torch.Tensor:
+    def values(self, input_ids, attention_mask, logits_to_keep:int, prefix=None) -> torch.Tensor:
         "PPO state values V(s, w^{<j}) (B, logits_to_keep) float32 from the value head on the critic's last hidden state."
         if self.value_head is None: raise RuntimeError("this Agent has no value head: build it with value_head=True")
-        h = self._run('critic', input_ids, attention_mask, logits_to_keep=1, hidden=True).hidden_states[-1]
+        h = self._run('critic', input_ids, attention_mask, logits_to_keep=1, hidden=True, prefix=prefix).hidden_states[-1]
         return self.value_head(h[:, -logits_to_keep:].float()).squeeze(-1)
 
     @torch.no_grad()

@@ -42,7 +42,7 @@ class PPOTrainer(RLTrainer):
 
     def score(self, r:Rollout) -> Rollout:
         "Per token: log π, log ρ, KL, entropy and the value head's V (`score_rollout` with `values=True`)."
-        return score_rollout(self.agent, r, None, self.pad_id, self.config.forward_batch_size, values=True)
+        return score_rollout(self.agent, r, None, self.pad_id, self.config.forward_batch_size, values=True, share_prefix=self.config.share_prefix)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
@@ -53,17 +53,17 @@ class PPOTrainer(RLTrainer):
             adv = (adv - mu) / (sd + 1e-8) * r.mask
         stats = {k: [] for k in ('policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'value_error', 'value_mean', 'clip_frac')}
         for idx in self.minibatches(len(r)):
-            ids, am, acts, m = self.batch(r, idx)
+            pre, ids, am, acts, m = self.batch(r, idx)
             t, dev = acts.shape[1], a.device
             sel = lambda x: x[idx, :t].to(dev)
             a.set_trainable('policy')
-            logp = token_logprobs(a.action_logits('policy', ids, am, t), acts)
+            logp = token_logprobs(a.action_logits('policy', ids, am, t, pre), acts)
             lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range)
             stats['policy_grad_norm'].append(self.step_optimizer(lp, self.opt_policy, 'policy'))
             ratio = torch.exp(logp.detach() - sel(r.logp))
             stats['clip_frac'].append(float(masked_mean(((ratio - 1).abs() > c.clip_range).float(), m)))
             a.set_trainable('critic')
-            v = a.values(ids, am, t + 1)[:, :-1]
+            v = a.values(ids, am, t + 1, pre)[:, :-1]
             lv = ppo_value_loss(v, sel(r.values), sel(ret), m, c.value_clip)
             stats['critic_grad_norm'].append(self.step_optimizer(lv, self.opt_critic, 'critic'))
             stats['value_error'].append(float(masked_mean((v.detach() - sel(ret)).abs(), m)))   # |V − R|, per token

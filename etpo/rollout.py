@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/rollout.html.md"""
 
 # %% ../nbs/06_rollout.ipynb #3c68c6c6
 from __future__ import annotations
-import re, time
+import os, re, time
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -17,7 +17,7 @@ from .losses import on_support, policy_stats, soft_value, support_indices, token
 from .models import Agent
 
 # %% auto #0
-__all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'Rollout', 'score_rollout', 'collect']
+__all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'split_prefix', 'Rollout', 'score_rollout', 'collect']
 
 # %% ../nbs/06_rollout.ipynb #eb23545f
 @dataclass
@@ -29,6 +29,7 @@ class SamplingConfig:
     sample_from_policy: bool = False  # True: sample from π itself (top_k off, temperature 1), as the targets assume
     stop_at_body_end: bool = True   # completion prompts: stop once a line starts at column 0 (the body ended)
     generation_batch_size: int|None = None  # prompts per `generate` call (GPU memory); None: all environments at once
+    share_prefix: bool = True       # prefill the prompts' common token prefix once and share its KV cache (`split_prefix`)
 
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."
@@ -64,13 +65,18 @@ def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|
     if len(prompts) > bs:                                             # in chunks of `generation_batch_size`, in order
         parts = [generate(agent, tokenizer, prompts[i:i + bs], sampling, role) for i in range(0, len(prompts), bs)]
         return [a for ids, _ in parts for a in ids], [t for _, texts in parts for t in texts]
-    tokenizer.padding_side = 'left'
-    enc = tokenizer(prompts, return_tensors='pt', padding=True, add_special_tokens=False).to(agent.device)
-    P = enc['input_ids'].shape[1]
-    stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
-    eos = tokenizer.eos_token_id
+    prefix, ids, am, _, _ = split_prefix(tokenizer(prompts, add_special_tokens=False)['input_ids'], None, tokenizer.pad_token_id,
+                                         agent.device, share=sampling.share_prefix)
+    eos, cache = tokenizer.eos_token_id, None
     with agent.as_role(role) as m:
-        out = m.generate(**enc, **sampling.generate_kwargs(), stopping_criteria=stops, pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
+        if prefix is not None:   # the shared prefix once; the rows are prefix + left-padded rest, the cache covers the prefix
+            cache = m(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            cache.batch_repeat_interleave(len(prompts))
+            ids, am = torch.cat([prefix.expand(len(prompts), -1), ids], 1), torch.cat([torch.ones_like(prefix).expand(len(prompts), -1), am], 1)
+        P = ids.shape[1]
+        stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
+        out = m.generate(input_ids=ids, attention_mask=am, past_key_values=cache, **sampling.generate_kwargs(), stopping_criteria=stops,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
     eos_ids = {eos} if isinstance(eos, int) else set(eos or [])
     actions = [_cut(row.tolist(), tokenizer, eos_ids | {tokenizer.pad_token_id}, sampling.stop_at_body_end) for row in out[:, P:]]
     actions = [a if a else [eos] for a in actions]
@@ -88,6 +94,16 @@ def make_batch(prompt_ids:list[list[int]], action_ids:list[list[int]]|None, pad_
         ids[b, P - len(p):P] = torch.tensor(p); am[b, P - len(p):P] = 1
         if a: ids[b, P:P + len(a)] = torch.tensor(a); am[b, P:P + len(a)] = 1
     return ids.to(device), am.to(device), ids[:, P:].to(device), am[:, P:].bool().to(device)
+
+def split_prefix(prompt_ids:list[list[int]], action_ids:list[list[int]]|None, pad_id:int, device=None, share:bool=True
+                ) -> tuple[torch.Tensor|None, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`(prefix, input_ids, attention_mask, actions, mask)`: `make_batch` of the prompts with the longest token prefix
+    that all of them share taken out as `prefix` (1, L0) int64, or None (one row, nothing shared, or `share=False`).
+    Each prompt keeps at least its last token, whose logits predict the first action token. The Agent's passes take
+    `prefix=` and compute it once for all rows: B·L0 fewer tokens per pass."""
+    L0 = min(len(os.path.commonprefix(prompt_ids)), min(map(len, prompt_ids)) - 1) if share and len(prompt_ids) > 1 else 0
+    batch = make_batch([p[L0:] for p in prompt_ids], action_ids, pad_id, device)
+    return (torch.tensor([prompt_ids[0][:L0]], device=device) if L0 > 0 else None), *batch
 
 # %% ../nbs/06_rollout.ipynb #4873cd05
 @dataclass
@@ -143,10 +159,13 @@ class Rollout:
 @torch.no_grad()
 def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_size:int=8, values:bool=False,
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
+                  share_prefix:bool=True,  # compute the prompts' common prefix once per pass (`split_prefix`)
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
     (PPO, `values=True`) in place, and count in `r.nonfinite_logits` the action tokens where π's logits are not finite; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
-    value (losses: support restriction). Returns `r`."""
+    value (losses: support restriction). V(s') of a next state that is also some row's prompt (the next step of
+    the same episode, or the first prompt that all episodes share) is that row's V_0, the same quantity of the same
+    state: the next-state passes run only for the others. Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
     cols = {k: torch.zeros(B, T) for k in ('logp', 'ref_logp', 'kl', 'entropy') + (('values',) if values else ('v', 'q_taken'))}
@@ -161,15 +180,15 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
     for s in range(0, B, batch_size):
         rows = list(range(s, min(s + batch_size, B)))
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
-        ids, am, a, m = make_batch([r.prompt_ids[i] for i in rows], acts, pad_id, dev)
+        pre, ids, am, a, m = split_prefix([r.prompt_ids[i] for i in rows], acts, pad_id, dev, share_prefix)
         t = a.shape[1]
-        pi, ref = agent.action_logits('policy', ids, am, t), agent.action_logits('reference', ids, am, t)
+        pi, ref = agent.action_logits('policy', ids, am, t, pre), agent.action_logits('reference', ids, am, t, pre)
         r.nonfinite_logits += int((~torch.isfinite(pi).all(-1) & m).sum())   # reported by the trainer; the losses then skip
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
-        if values: fill['values'] = agent.values(ids, am, t + 1)[:, :-1]
+        if values: fill['values'] = agent.values(ids, am, t + 1, pre)[:, :-1]
         else:
-            qbar = agent.action_q_values('target_critic', ids, am, t, ref_logits=ref)
+            qbar = agent.action_q_values('target_critic', ids, am, t, ref_logits=ref, prefix=pre)
             fill['q_taken'] = qbar.gather(-1, a[..., None])[..., 0]
             idx, qbS, piS, refS = restrict(qbar, pi, ref)
             fill['v'] = soft_value(qbS, piS, refS, beta)
@@ -178,14 +197,19 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
                 cols['old_logp'][rows, :t] = torch.log_softmax(piS.float(), -1).cpu()
                 cols['qbar_support'][rows, :t] = qbS.float().cpu()
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
-        live = [i for i in rows if not r.dones[i]]                  # the next state only matters where the episode goes on
-        if live:
-            ids, am, _, _ = make_batch([r.next_prompt_ids[i] for i in live], None, pad_id, dev)
-            if values: nxt[live] = agent.values(ids, am, 1)[:, 0].float().cpu()
-            else:
-                pi, ref = agent.logits('policy', ids, am, 1), agent.logits('reference', ids, am, 1)
-                qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref)
-                nxt[live] = soft_value(*restrict(qbar, pi, ref)[1:], beta)[:, 0].float().cpu()
+    v0 = {tuple(p): cols['values' if values else 'v'][i, 0] for i, p in enumerate(r.prompt_ids)}   # V of each prompt
+    live = [i for i in range(B) if not r.dones[i]]                  # the next state only matters where the episode goes on
+    for i in live:
+        if tuple(r.next_prompt_ids[i]) in v0: nxt[i] = v0[tuple(r.next_prompt_ids[i])]
+    live = [i for i in live if tuple(r.next_prompt_ids[i]) not in v0]
+    for s in range(0, len(live), batch_size):
+        rows = live[s:s + batch_size]
+        pre, ids, am, _, _ = split_prefix([r.next_prompt_ids[i] for i in rows], None, pad_id, dev, share_prefix)
+        if values: nxt[rows] = agent.values(ids, am, 1, pre)[:, 0].float().cpu()
+        else:
+            pi, ref = agent.logits('policy', ids, am, 1, pre), agent.logits('reference', ids, am, 1, pre)
+            qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref, prefix=pre)
+            nxt[rows] = soft_value(*restrict(qbar, pi, ref)[1:], beta)[:, 0].float().cpu()
     for k, x in cols.items(): setattr(r, k, x)
     if values: r.next_values = nxt
     else: r.next_v = nxt

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
                      reference_policy_loss, soft_target_stats, token_targets, trust_region_coef)
 from .models import Agent, load_model
-from .rollout import Rollout, SamplingConfig, collect, make_batch, score_rollout
+from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
 from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, set_malloc_mmap_threshold
 
 # %% auto #0
@@ -55,6 +55,8 @@ class RLConfig:
     progress_bar: bool = True       # tqdm progress bar over iterations
     malloc_mmap_threshold: int|None = 2**20 # CPU only: see `set_malloc_mmap_threshold`; None leaves malloc alone
     gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
+    share_prefix: bool = True       # scoring and updates compute the rows' common prompt prefix once per pass (rollout: `split_prefix`); generation: `sampling.share_prefix`
+    fold_adapters: bool = True      # generation and scoring run π and Q̄ with the LoRA product folded into the weights (models: `Agent.folded`)
 
     PRESETS: ClassVar[dict[str, dict]] = {   # 'main' is always the field defaults; subclasses add their own fields to 'paper'
         'main': {}, 'paper': dict(n_envs=8, minibatch_size=8, optimizer='lion', lr=None, iterations=10)}
@@ -153,6 +155,7 @@ class RLTrainer:
         self.agent = model if isinstance(model, Agent) else Agent(model, mode=config.mode, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
                                                                   critic_form=self.critic_form, value_head=self.value_head,
                                                                   gradient_checkpointing=config.gradient_checkpointing)
+        self.agent.fold_adapters = config.fold_adapters
         self.is_main = self.accelerator.is_main_process
         if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
             for p in self.agent.role_parameters('policy') + self.agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these
@@ -247,8 +250,9 @@ class RLTrainer:
             for s in range(0, n, self.config.minibatch_size): yield perm[s:s + self.config.minibatch_size]
 
     def batch(self, r:Rollout, idx:list[int]):
+        "`(prefix, input_ids, attention_mask, actions, mask)` of rows `idx` (`split_prefix`; prefix None unless `share_prefix`)."
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in idx]
-        return make_batch([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device)
+        return split_prefix([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device, self.config.share_prefix)
 
     def step_optimizer(self, loss, opt, role) -> float:
         """Backward, clip to `grad_clip`, step; returns the gradient norm before clipping. A non-finite loss or gradient
@@ -337,7 +341,8 @@ class ETPOTrainer(RLTrainer):
 
     def score(self, r:Rollout) -> Rollout:
         "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
-        return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k)
+        return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k,
+                             share_prefix=self.config.share_prefix)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
@@ -347,15 +352,15 @@ class ETPOTrainer(RLTrainer):
         def add(d):                                                           # collect per-minibatch numbers by name
             for k, v in d.items(): stats.setdefault(k, []).append(v)
         for n_mb, idx in enumerate(self.minibatches(len(r))):
-            ids, am, acts, m = self.batch(r, idx)
+            pre, ids, am, acts, m = self.batch(r, idx)
             t = acts.shape[1]
             y_mb = y[idx, :t].to(a.device)
             S = r.support[idx, :t].to(a.device) if c.support_k else None      # ρ's top-k at rollout time
             restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
-            with torch.no_grad(): ref = a.action_logits('reference', ids, am, t)
+            with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
             # critic: Huber(Q(w^j) − y_j), plus the conservative and anchor penalties
             a.set_trainable('critic')
-            q = a.action_q_values('critic', ids, am, t, ref_logits=ref)
+            q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
             q_taken = q.gather(-1, acts[..., None])[..., 0]
             lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
             if c.cql_alpha:
@@ -368,11 +373,11 @@ class ETPOTrainer(RLTrainer):
             add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
             q, q_taken = q.detach(), q_taken.detach().float()
             if c.diagnostics and n_mb == 0:                                      # what one critic step did to untaken tokens
-                with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref), acts, m))
+                with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre), acts, m))
             add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
             # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region
             a.set_trainable('policy')
-            pi = a.action_logits('policy', ids, am, t)
+            pi = a.action_logits('policy', ids, am, t, pre)
             if c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
             piS, qS, refS = restrict(pi, q, ref)
             lp = policy_loss(piS, qS, refS, c.beta, m) if c.policy_loss == 'etpo' else reference_policy_loss(piS, qS, c.beta, m)

@@ -1,0 +1,96 @@
+"""Main-job transitions per minute on the CPU: the previous code path against the fast paths, in one run.
+
+Each setting trains the main job's configuration (ETPO defaults, 4 environments x 2 steps on tic_tac_toe, 192 new
+tokens, seed 0) for `--iterations` iterations in a fresh process, and reports transitions per minute and seconds per
+phase. The settings differ only in the fast paths, which compute the same thing (tests: notebooks 05 and 06):
+
+- previous: no prefix sharing, no adapter folding (the code path before them);
+- folded: `fold_adapters` (generation and scoring run pi and the target critic on W + s*B*A);
+- folded + shared prefix: also `share_prefix` (the prompts' common prefix once per pass, in generation, scoring and
+  the update) and next-state values read from the rows whose prompt is that state.
+
+Same seed, same sampling: the last columns say whether each setting sampled the same action tokens as the previous
+path, and the largest difference of its metrics from the previous path's.
+
+    python bench/speed_cpu.py                     # qwen2.5-coder-0.5b, about 15 minutes on 2 cores
+    python bench/speed_cpu.py --model tiny-random-llama --iterations 1
+"""
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+
+SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig.share_prefix)
+    "previous": (dict(fold_adapters=False, share_prefix=False), False),
+    "folded": (dict(fold_adapters=True, share_prefix=False), False),
+    "folded + shared prefix (default)": (dict(fold_adapters=True, share_prefix=True), True),
+}
+COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]
+
+
+def child(model: str, iterations: int, overrides: dict, share_generation: bool):
+    "Train; print one JSON line: transitions, seconds per phase, a hash of the sampled actions, the metrics rows."
+    import etpo.trainer as T
+    from etpo.env import VectorDataScienceEnv
+    from etpo.models import load_model
+    from etpo.rollout import SamplingConfig
+    phases, actions = {}, hashlib.sha256()
+
+    def timed(name, f, record=False):
+        def g(*a, **k):
+            t = time.perf_counter(); out = f(*a, **k)
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+            if record: actions.update(json.dumps(out[0].action_ids.tolist()).encode())
+            return out
+        return g
+
+    llm, tok, spec = load_model(model, device="cpu")
+    venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
+    cfg = T.ETPOConfig(iterations=iterations, sampling=SamplingConfig(max_new_tokens=192, share_prefix=share_generation),
+                       output_dir=tempfile.mkdtemp(prefix="etpo-speed-"), progress_bar=False, tensorboard=False, seed=0, **overrides)
+    tr = T.ETPOTrainer(cfg, llm, venv, tok)
+    T.collect = timed("rollout: generate + env", T.collect, record=True)
+    tr.score = timed("score", tr.score)
+    tr.update = timed("update", tr.update)
+    t0 = time.perf_counter()
+    rows = tr.train()
+    total = time.perf_counter() - t0
+    venv.close()
+    print(json.dumps(dict(phases=phases, total=total, transitions=iterations * cfg.n_envs * cfg.env_steps_per_update,
+                          actions=actions.hexdigest(), rows=rows)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--iterations", type=int, default=2)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        overrides, share = json.loads(args.child)
+        return child(args.model, args.iterations, overrides, share)
+    res = {}
+    for name, setting in SETTINGS.items():
+        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--iterations", str(args.iterations), "--child", json.dumps(setting)],
+                             capture_output=True, text=True)
+        if out.returncode: sys.exit(f"setting {name!r} failed:\n{out.stderr[-3000:]}")
+        res[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{name}: {res[name]['total']:.0f} s", file=sys.stderr)
+    base = res["previous"]
+    keys = ["rollout: generate + env", "score", "update"]
+    print(f"Main job on the CPU ({args.model}, {base['transitions']} transitions = {args.iterations} iterations x 4 environments x 2 steps)\n")
+    print("| setting | transitions / min | speed-up | " + " | ".join(f"{k}, s" for k in keys) + " | same actions | max metric difference |")
+    print("|---|---|---|" + "---|" * len(keys) + "---|---|")
+    for name, r in res.items():
+        tpm = r["transitions"] / r["total"] * 60
+        diff = max((abs(a[k] - b[k]) for a, b in zip(r["rows"], base["rows"]) for k in COMPARED if k in a and k in b), default=0.0)
+        print(f"| {name} | {tpm:.2f} | {tpm / (base['transitions'] / base['total'] * 60):.2f}x | "
+              + " | ".join(f"{r['phases'].get(k, 0):.1f}" for k in keys)
+              + f" | {'yes' if r['actions'] == base['actions'] else 'no'} | {diff:.2e} |")
+
+
+if __name__ == "__main__":
+    main()
