@@ -1,15 +1,21 @@
-"""GPU benchmark: a random-init Llama with CodeLlama-7B's exact config in LoRA mode, one ETPO update and one rollout.
+"""GPU benchmark: a random-init Llama with CodeLlama-7B's exact config in LoRA mode: rollout and update, previous path
+against the fast paths, in one run, at batch 8 and 32.
 
-Prints peak GPU memory (goal <= 40 GB on one H100), rollout and update tokens/s, the bf16 matrix-multiply rate
-measured in the same run (the ceiling), and the update's model FLOP utilisation (MFU) against it.
+For each batch size it times, after a warm-up, `etpo.rollout.generate`, `score_rollout` and one ETPO update twice:
+with the previous path (adapters applied as LoRA products, every row computing its whole prompt) and with the fast
+paths (`Agent.folded` for generation and scoring, the rows' shared prompt computed once: `split_prefix`). Every
+row gets the same prompt, as every environment does at an episode's first step. It prints peak GPU memory,
+tokens/s of each phase and their ratios, generation's floor (reading every weight once per decoding step at the
+measured copy bandwidth), the bf16 matrix-multiply rate measured in the same run (the ceiling), and the update's
+model FLOP utilisation (MFU) against it.
 
-    python bench/gpu.py --json gpu.json            # needs a GPU; batch 8, prompt 512 + action 256 tokens
+    python bench/gpu.py --json gpu.json            # needs a GPU; batch 8 and 32, prompt 512 + action 256 tokens
     python bench/gpu.py --tiny                     # CPU smoke run of the same code on a 2-layer model
 
 FLOPs are counted as 2 x (non-embedding parameters) per token and forward pass, the LM head only over the action
-positions whose logits are used; with LoRA a backward pass computes activation gradients only (about one forward),
-and gradient checkpointing adds one forward per trained pass. One update = reference forward + critic forward and
-backward + policy forward and backward.
+positions whose logits are used, and the prompt as many times as the path computes it; with LoRA a backward pass
+computes activation gradients only (about one forward), and gradient checkpointing adds one forward per trained
+pass. One update = reference forward + critic forward and backward + policy forward and backward.
 """
 import argparse
 import json
@@ -23,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import fake_rollout  # noqa: E402
 from etpo.models import codellama_7b_config, tiny_tokenizer  # noqa: E402
-from etpo.rollout import score_rollout  # noqa: E402
+from etpo.rollout import SamplingConfig, generate, score_rollout  # noqa: E402
 from etpo.env import TargetTokensEnv  # noqa: E402
 from etpo.trainer import ETPOConfig, ETPOTrainer  # noqa: E402
 
@@ -48,9 +54,16 @@ def matmul_rate(device, dtype):
     return 2 * n**3 / timed(lambda: a @ b, device, 5)
 
 
+def copy_bandwidth(device):
+    "Bytes per second that a 1 GiB (CPU: 256 MiB) tensor copy reads and writes: the rate at which decoding can stream weights."
+    n = (1 << 30 if device.type == "cuda" else 1 << 28) // 4
+    src, dst = torch.empty(n, device=device), torch.empty(n, device=device)
+    return 2 * 4 * n / timed(lambda: dst.copy_(src), device, 5)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--batch", default="8,32", help="batch sizes, comma-separated")
     ap.add_argument("--prompt", type=int, default=512, help="prompt tokens")
     ap.add_argument("--action", type=int, default=256, help="action tokens")
     ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=True)
@@ -75,43 +88,66 @@ def main():
     torch.set_default_dtype(dtype)
     with torch.device(device): model = LlamaForCausalLM(cfg)   # random init, directly on the device in its dtype
     torch.set_default_dtype(default)
-    B, P, T = args.batch, args.prompt, args.action
+    P, T = args.prompt, args.action
     tr = ETPOTrainer(ETPOConfig(output_dir=tempfile.mkdtemp(prefix="etpo-gpu-"), tensorboard=False, progress_bar=False, optimizer="adamw",
-                                minibatch_size=B, critic_form="residual", td_lambda=1.0, support_k=None, cql_alpha=0.0, gradient_checkpointing=args.gradient_checkpointing),
-                     model, TargetTokensEnv(tok, [1], n_envs=B), tok)
+                                minibatch_size=max(int(b) for b in args.batch.split(",")), critic_form="residual", td_lambda=1.0,
+                                gradient_checkpointing=args.gradient_checkpointing),
+                     model, TargetTokensEnv(tok, [1], n_envs=1), tok)
     a = tr.agent
-    r = fake_rollout(B, P, T, cfg.vocab_size, tr.pad_id)
-    r.q_taken = torch.zeros(B, T)
-    if device.type == "cuda": torch.cuda.reset_peak_memory_stats()
-
-    prompts = torch.randint(3, cfg.vocab_size, (B, P), device=device)
-    def generate():
-        with torch.no_grad(), a.as_role("policy") as m:
-            m.generate(input_ids=prompts, attention_mask=torch.ones_like(prompts), do_sample=True, top_k=50, temperature=0.5,
-                       max_new_tokens=T, min_new_tokens=T, pad_token_id=tr.pad_id)
-    t_gen = timed(generate, device, args.repeats)
-    t_score = timed(lambda: score_rollout(a, r, tr.config.beta, tr.pad_id, batch_size=B), device, args.repeats)
-    t_upd = timed(lambda: tr.update(r), device, args.repeats)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-
+    with torch.no_grad():                                    # adapters away from the identity, as after training
+        for role in ("policy", "critic", "target_critic"):
+            for p in a.role_parameters(role, value_head=False): p.normal_(0, 1e-3)
+    weight_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if "lora" not in n and "embed_tokens" not in n)
+    bandwidth, rate = copy_bandwidth(device), matmul_rate(device, dtype)
     n_body = sum(p.numel() for n, p in model.named_parameters() if "embed_tokens" not in n and "lm_head" not in n and "lora" not in n)
     n_head = cfg.vocab_size * cfg.hidden_size
-    fwd = 2 * (n_body * B * (P + T) + n_head * B * (T + 1))                 # FLOPs of one forward pass
-    passes = 1 + 2 * (2 + (1 if args.gradient_checkpointing else 0))    # reference + (critic, policy) x (fwd + bwd [+ recompute])
-    rate = matmul_rate(device, dtype)
-    fig = dict(device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu", model="tiny" if args.tiny else "codellama-7b config, random init",
-               batch=B, prompt=P, action=T, gradient_checkpointing=args.gradient_checkpointing, peak_memory_gib=peak,
-               generate_tokens_per_s=B * T / t_gen, rollout_tokens_per_s=B * T / (t_gen + t_score), update_tokens_per_s=B * T / t_upd,
-               update_seconds=t_upd, matmul_tflops=rate / 1e12, update_mfu=passes * fwd / t_upd / rate)
-    print(f"ETPO on {fig['device']}, {fig['model']}, LoRA, B={B}, prompt {P} + action {T}, gradient checkpointing {args.gradient_checkpointing}\n")
-    print("| figure | value | goal / ceiling |")
-    print("|---|---|---|")
-    print(f"| peak GPU memory, GiB | {peak:.1f} | <= 40 GB (reference design: about 108 GB before activations) |")
-    print(f"| generation, action tokens/s | {fig['generate_tokens_per_s']:.0f} | |")
-    print(f"| rollout (generation + scoring forwards), action tokens/s | {fig['rollout_tokens_per_s']:.0f} | |")
-    print(f"| update, action tokens/s ({t_upd:.2f} s per update) | {fig['update_tokens_per_s']:.0f} | |")
-    print(f"| update MFU | {fig['update_mfu']:.1%} | of the measured {fig['matmul_tflops']:.3g} TFLOP/s dense {str(dtype)[6:]} matmul |")
-    if args.json: Path(args.json).write_text(json.dumps(fig, indent=1))
+    g = torch.Generator().manual_seed(0)
+    prompt_ids = torch.randint(3, 500, (P,), generator=g).tolist()
+    prompt = tok.decode(prompt_ids)
+    figs = []
+    for B in (int(b) for b in args.batch.split(",")):
+        r = fake_rollout(B, P, T, cfg.vocab_size, tr.pad_id)
+        r.prompt_ids = [tok(prompt, add_special_tokens=False)["input_ids"]] * B   # every environment's first prompt
+        r.next_prompt_ids = r.prompt_ids
+        r.q_taken = torch.zeros(B, T)
+        Pt = len(r.prompt_ids[0])
+        row = dict(batch=B, prompt=Pt, action=T)
+        for path, fast in (("previous", False), ("fast", True)):
+            a.fold_adapters = tr.config.share_prefix = fast
+            sampling = SamplingConfig(max_new_tokens=T, stop_at_body_end=False, share_prefix=fast)
+            if device.type == "cuda": torch.cuda.reset_peak_memory_stats()
+            n_tok = []
+            t_gen = timed(lambda: n_tok.append(sum(map(len, generate(a, tok, [prompt] * B, sampling)[0]))), device, args.repeats)
+            t_score = timed(lambda: score_rollout(a, r, tr.config.beta, tr.pad_id, batch_size=B, support_k=tr.config.support_k,
+                                                  share_prefix=fast), device, args.repeats)
+            t_upd = timed(lambda: tr.update(r), device, args.repeats)
+            prompt_tokens = (1 if fast else B) * Pt
+            fwd = 2 * (n_body * (prompt_tokens + B * T) + n_head * B * (T + 1))            # FLOPs of one forward pass
+            passes = 1 + 2 * (2 + (1 if args.gradient_checkpointing else 0))          # reference + (critic, policy) x (fwd + bwd [+ recompute])
+            row[path] = dict(generate_tokens_per_s=n_tok[-1] / t_gen, score_tokens_per_s=B * T / t_score, update_tokens_per_s=B * T / t_upd,
+                             update_seconds=t_upd, update_mfu=passes * fwd / t_upd / rate,
+                             peak_memory_gib=torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan"))
+        row["generation_floor_tokens_per_s"] = B / (weight_bytes / bandwidth)
+        figs.append(row)
+    a.fold_adapters = tr.config.share_prefix = True
+    dev_name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
+    print(f"ETPO on {dev_name}, {'tiny' if args.tiny else 'codellama-7b config, random init'}, LoRA, gradient checkpointing "
+          f"{args.gradient_checkpointing}; one shared prompt per batch; copy bandwidth {bandwidth / 1e9:.0f} GB/s, dense "
+          f"{str(dtype)[6:]} matmul {rate / 1e12:.3g} TFLOP/s\n")
+    print("| batch | figure | previous | fast | fast / previous | floor or ceiling |")
+    print("|---|---|---|---|---|---|")
+    for f in figs:
+        o, n = f["previous"], f["fast"]
+        lab = f"{f['batch']} (prompt {f['prompt']} + action {f['action']})"
+        print(f"| {lab} | generation, action tokens/s | {o['generate_tokens_per_s']:.0f} | {n['generate_tokens_per_s']:.0f} | "
+              f"{n['generate_tokens_per_s'] / o['generate_tokens_per_s']:.2f}x | {f['generation_floor_tokens_per_s']:.0f} (weights read once per step) |")
+        print(f"| {lab} | scoring, action tokens/s | {o['score_tokens_per_s']:.0f} | {n['score_tokens_per_s']:.0f} | "
+              f"{n['score_tokens_per_s'] / o['score_tokens_per_s']:.2f}x | |")
+        print(f"| {lab} | update, action tokens/s | {o['update_tokens_per_s']:.0f} | {n['update_tokens_per_s']:.0f} | "
+              f"{n['update_tokens_per_s'] / o['update_tokens_per_s']:.2f}x | |")
+        print(f"| {lab} | update MFU (prompt counted as computed) | {o['update_mfu']:.1%} | {n['update_mfu']:.1%} | | 100% = the measured matmul rate |")
+        print(f"| {lab} | peak GPU memory, GiB | {o['peak_memory_gib']:.1f} | {n['peak_memory_gib']:.1f} | | 80 (H100) |")
+    if args.json: Path(args.json).write_text(json.dumps(dict(device=dev_name, copy_bandwidth=bandwidth, matmul_flops=rate, rows=figs), indent=1))
 
 
 if __name__ == "__main__":
