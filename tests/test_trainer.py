@@ -26,8 +26,9 @@ DETERMINISTIC = ("reward_mean", "reward_max", "success_rate", "kl", "entropy", "
 def _real(tmp_path, cls=ETPOTrainer, cfg_cls=ETPOConfig, iterations=1, name="run", **kw):
     model, tok = tiny_random_llama()
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=2, timeout=30)
+    kw.setdefault("sampling", SamplingConfig(max_new_tokens=12))
     cfg = cfg_cls(iterations=iterations, n_envs=2, env_steps_per_update=2, minibatch_size=4, optimizer="adamw", lr=1e-3, lora_r=4,
-                  sampling=SamplingConfig(max_new_tokens=12), output_dir=str(tmp_path / name), tensorboard=False, **kw)
+                  output_dir=str(tmp_path / name), tensorboard=False, **kw)
     return cls(cfg, model, venv, tok)
 
 
@@ -138,3 +139,18 @@ def test_td_lambda_sends_the_reward_to_the_first_token(tmp_path):
         q_first = q[:, 0].gather(-1, acts[:, :1])[:, 0]
         return float((q_first - r.rewards).abs().mean())
     assert first_token_gap(1.0) < 0.5 * first_token_gap(0.0)
+
+
+@pytest.mark.parametrize("cls,cfg_cls", [(ETPOTrainer, ETPOConfig), (PPOTrainer, PPOConfig)])
+def test_fast_paths_train_the_same_weights(tmp_path, cls, cfg_cls):
+    "Folded adapters and shared prefixes (generation, scoring, update) against the plain path: same samples, metrics and weights."
+    runs = []
+    for fast in (False, True):
+        tr = _real(tmp_path, cls, cfg_cls, iterations=2, name=f"fast{fast}", fold_adapters=fast, share_prefix=fast,
+                   sampling=SamplingConfig(max_new_tokens=12, share_prefix=fast))
+        runs.append((tr.train(), tr.agent.adapter_state()))
+    (plain_rows, plain_w), (fast_rows, fast_w) = runs
+    for a, b in zip(plain_rows, fast_rows):
+        for k in DETERMINISTIC:
+            if k in a: assert b[k] == pytest.approx(a[k], rel=1e-4, abs=1e-5), k
+    for n, w in plain_w.items(): torch.testing.assert_close(fast_w[n], w, rtol=1e-4, atol=1e-5)   # AdamW steps are 1e-3 (lr)
