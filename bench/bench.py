@@ -53,7 +53,7 @@ def fake_rollout(B, P, T, vocab, pad_id, seed=0):
     z = torch.zeros(B, T)
     return Rollout(prompt_ids=prompts, action_ids=acts, mask=torch.ones(B, T, dtype=torch.bool), rewards=torch.rand(B, generator=g),
                    dones=torch.ones(B, dtype=torch.bool), next_prompt_ids=prompts, v=z.clone(), next_v=torch.zeros(B),
-                   logp=z.clone(), ref_logp=z.clone(), kl=z.clone(), entropy=z.clone())
+                   logp=z.clone(), ref_logp=z.clone(), kl=z.clone(), entropy=z.clone(), q_taken=z.clone())
 
 
 def buffer_bytes(model_name, tmp):
@@ -72,10 +72,10 @@ def update_ratio(model_name, B, P, T, tmp, repeats):
     "(t_update, t_sft, t_forward, ratio): ETPO update + target forward vs a supervised fwd+bwd of the policy, same tokens; t_forward: one no-grad forward."
     model, tok, _ = load_model(model_name, device="cpu")
     env = TargetTokensEnv(tok, [1], n_envs=B)
-    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), tensorboard=False, progress_bar=False, optimizer="adamw", lora_r=16, support_k=None, cql_alpha=0.0,
+    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), tensorboard=False, progress_bar=False, optimizer="adamw", lora_r=16, support_k=None, cql_alpha=0.0, diagnostics=False,
                                 minibatch_size=B, update_epochs=1, critic_form="logits"), model, env, tok)
     r = fake_rollout(B, P, T, len(tok), tr.pad_id)
-    ids, am, acts, m = tr.batch(r, list(range(B)))
+    _, ids, am, acts, m = tr.batch(r, list(range(B)))   # random prompts: no shared prefix
     a = tr.agent
 
     def etpo():

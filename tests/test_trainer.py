@@ -133,9 +133,9 @@ def test_td_lambda_sends_the_reward_to_the_first_token(tmp_path):
         tr.obs, _ = env.reset()
         r, _ = tr.collect()
         for _ in range(15): tr.update(r)
-        ids, am, acts, m = tr.batch(r, list(range(len(r))))
+        prefix, ids, am, acts, m = tr.batch(r, list(range(len(r))))
         with torch.no_grad():
-            q = tr.agent.action_q_values("critic", ids, am, acts.shape[1])
+            q = tr.agent.action_q_values("critic", ids, am, acts.shape[1], prefix=prefix)
         q_first = q[:, 0].gather(-1, acts[:, :1])[:, 0]
         return float((q_first - r.rewards).abs().mean())
     assert first_token_gap(1.0) < 0.5 * first_token_gap(0.0)
