@@ -18,7 +18,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['MODELS', 'ETPO_CACHE', 'QWEN_MIRROR', 'ROLES', 'ModelSpec', 'register_model', 'tiny_tokenizer', 'tiny_random_llama',
            'codellama_7b_config', 'hub_reachable', 'qwen_offline_mirror', 'default_device', 'load_model',
-           'lora_target_modules', 'Agent']
+           'prefix_cache', 'lora_target_modules', 'Agent']
 
 # %% ../nbs/05_models.ipynb #3aa9cebe
 @dataclass
@@ -169,6 +169,12 @@ def load_model(name:str,                 # registry name, local directory or hub
 # %% ../nbs/05_models.ipynb #3a0adac8
 ROLES = ('policy', 'reference', 'critic', 'target_critic')
 
+def prefix_cache(model:nn.Module, prefix:torch.Tensor, n_rows:int):
+    "The KV cache (transformers `DynamicCache`) of `prefix` (1, L0) under `model`, repeated for `n_rows` rows that continue it; differentiable when gradients are on."
+    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+    cache.batch_repeat_interleave(n_rows)
+    return cache
+
 def lora_target_modules(model:nn.Module) -> list[str]:
     "Names of every linear layer, the LM head included (peft's 'all-linear' leaves the head out; ETPO's Q-values are its outputs)."
     return sorted({n.split('.')[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
@@ -243,12 +249,12 @@ class Agent(nn.Module):
     def folded(self, role:str):
         """Context manager: the model computing as `role` with its LoRA product folded into the weights, W' = W + s·B·A
         (peft's `get_delta_weight`), and those layers' adapters off (peft's `enable_adapters`): one matrix product per
-        layer instead of three, for passes without gradients (generation, scoring). W' are new tensors swapped in for the base weights, which are never
-        written: on exit every base weight is its original tensor, bit for bit, and tied weights (an LM head shared
-        with the embeddings) stay tied. The LM head is not folded: its product runs only at the positions whose logits are
-        kept, and folding a vocabulary-sized matrix would cost more than it saves. Costs one copy of the adapted weights
-        while inside. Raises ValueError in
-        mode='full' or for the reference (nothing to fold)."""
+        layer instead of three, for passes without gradients (generation, scoring). W' are new tensors swapped in for
+        the base weights, which are never written: on exit every base weight is its original tensor, bit for bit, and
+        tied weights (an LM head shared with the embeddings) stay tied. The LM head is not folded: its product runs
+        only at the positions whose logits are kept, and folding a vocabulary-sized matrix would cost more than it
+        saves. Costs one copy of the adapted weights while inside. Raises ValueError in mode='full' or for the
+        reference (nothing to fold)."""
         from peft.tuners.lora import LoraLayer
         if self.mode != 'lora' or role == 'reference': raise ValueError(f"folded needs mode='lora' and an adapter role, got {self.mode!r}, {role!r}")
         self.model.set_adapter(role)
@@ -295,10 +301,7 @@ class Agent(nn.Module):
         full_mask = attention_mask if prefix is None else torch.cat([attention_mask.new_ones(len(attention_mask), prefix.shape[1]), attention_mask], 1)
         position_ids = (full_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]   # as `generate` does for left-padded prompts
         with self.as_role(role) as m:
-            cache = None
-            if prefix is not None:
-                cache = m(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
-                cache.batch_repeat_interleave(input_ids.shape[0])
+            cache = None if prefix is None else prefix_cache(m, prefix, input_ids.shape[0])
             return m(input_ids=input_ids, attention_mask=full_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
                      output_hidden_states=hidden, past_key_values=cache, use_cache=cache is not None)
 

@@ -14,7 +14,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .losses import on_support, policy_stats, soft_value, support_indices, token_logprobs
-from .models import Agent
+from .models import Agent, prefix_cache
 
 # %% auto #0
 __all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'split_prefix', 'Rollout', 'score_rollout', 'collect']
@@ -70,8 +70,7 @@ def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|
     eos, cache = tokenizer.eos_token_id, None
     with agent.as_role(role) as m:
         if prefix is not None:   # the shared prefix once; the rows are prefix + left-padded rest, the cache covers the prefix
-            cache = m(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
-            cache.batch_repeat_interleave(len(prompts))
+            cache = prefix_cache(m, prefix, len(prompts))
             ids, am = torch.cat([prefix.expand(len(prompts), -1), ids], 1), torch.cat([torch.ones_like(prefix).expand(len(prompts), -1), am], 1)
         P = ids.shape[1]
         stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
