@@ -14,7 +14,7 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['masked_mean', 'soft_value', 'token_targets', 'soft_policy_loss', 'policy_loss', 'reference_policy_loss',
            'critic_loss', 'support_indices', 'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old',
-           'trust_region_coef', 'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats',
+           'trust_region_coef', 'shaped_rewards', 'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats',
            'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
 
 # %% ../nbs/01_losses.ipynb #e6d4f9b0
@@ -231,6 +231,16 @@ def trust_region_coef(beta:float, # KL coefficient β
     "c = β(1 − η)/η, the weight of KL(π ‖ π_old) that makes one policy update a mirror-descent step of size η. Raises ValueError unless 0 < η ≤ 1."
     if not 0 < eta <= 1: raise ValueError(f"trust-region step eta must be in (0, 1], got {eta}")
     return beta * (1 - eta) / eta
+
+# %% ../nbs/01_losses.ipynb #49b3facd
+def shaped_rewards(rewards:Tensor, # (B,) reward r of each action, any float dtype
+                   dones:Tensor,   # (B,) bool or 0/1: the episode ended after this action
+                   baseline:float, # b, in reward units (the trainer: a running mean of the batches' rewards)
+                   gamma:float,    # discount γ between actions
+                  ) -> Tensor:
+    "Rewards shaped by the constant potential b (Ng et al. 1999): r − b on an episode's last action, r − (1 − γ) b before it; shape (B,), float32. Every soft value becomes its unshaped value minus b, so ρe^{Q/β} and the fixed point are unchanged (derivation above). Raises ValueError for a non-finite baseline."
+    if not math.isfinite(baseline): raise ValueError(f"baseline must be a finite number of reward units, got {baseline}")
+    return rewards.float() - baseline * (1 - gamma * (1 - dones.float()))
 
 # %% ../nbs/01_losses.ipynb #35b40321
 @torch.no_grad()

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
-                     reference_policy_loss, soft_target_stats, token_targets, trust_region_coef)
+                     reference_policy_loss, shaped_rewards, soft_target_stats, token_targets, trust_region_coef)
 from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
 from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, set_malloc_mmap_threshold
@@ -100,11 +100,14 @@ class ETPOConfig(RLConfig):
     anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
     anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
+    reward_baseline: bool = True    # stabiliser: rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; False: off (paper)
+    baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
         'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/update_probe.py (README, Results)
-        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0),
+        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0,
+                      reward_baseline=False),
     }
 
     def __post_init__(self):
@@ -119,7 +122,7 @@ class ETPOConfig(RLConfig):
             (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"),
             (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
             (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
-            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
+            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
@@ -178,7 +181,12 @@ class RLTrainer:
                     opt_critic=self.opt_critic.state_dict(), obs=self.obs, env=env_state, best=self.best,
                     rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
                              shuffle=self.shuffle.get_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None),
-                    config=asdict(self.config))
+                    config=asdict(self.config), algorithm=self.algorithm_state())
+
+    def algorithm_state(self) -> dict:
+        "What the algorithm itself carries between iterations (ETPO: the reward baseline); saved in checkpoints, restored on resume."
+        return {}
+    def load_algorithm_state(self, state:dict): pass
 
     def save_checkpoint(self) -> bool:
         "Write `checkpoint.pt` atomically (main process only). Never writes non-finite weights: then it keeps the last good file and returns False."
@@ -203,7 +211,7 @@ class RLTrainer:
         self.iteration, self.obs, self.best = s['iteration'], s['obs'], s['best']
         if s['env'] is not None and hasattr(self.env, 'load_state_dict'): self.env.load_state_dict(s['env'])
         torch.set_rng_state(s['rng']['torch']); np.random.set_state(s['rng']['numpy']); random.setstate(s['rng']['python'])
-        self.shuffle.set_state(s['rng']['shuffle'])
+        self.shuffle.set_state(s['rng']['shuffle']); self.load_algorithm_state(s.get('algorithm', {}))
         if s['rng']['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['rng']['cuda'])
         rows = [r for r in read_metrics(self.out) if r['iteration'] < self.iteration]
         if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
@@ -336,8 +344,20 @@ class RLTrainer:
 # %% ../nbs/07_trainer.ipynb #2abd33fd
 class ETPOTrainer(RLTrainer):
     "ETPO (Wen et al. 2024): per-token soft Bellman critic, soft policy improvement, Polyak target critic; optional stabilisers."
+    baseline = None             # the reward baseline b (`reward_baseline`); None until the first batch
+
     @property
     def critic_form(self) -> str: return self.config.critic_form
+    def algorithm_state(self) -> dict: return dict(baseline=self.baseline)
+    def load_algorithm_state(self, state:dict): self.baseline = state.get('baseline')
+
+    def shape_rewards(self, r:Rollout) -> tuple[torch.Tensor, dict]:
+        "The batch's rewards shaped by the running baseline (`reward_baseline`; losses: `shaped_rewards`), and the baseline as a stat."
+        c = self.config
+        if not c.reward_baseline: return r.rewards, {}
+        mean = float(self.accelerator.reduce(r.rewards.float().mean().reshape(1).to(self.accelerator.device), 'mean')[0])   # the same b on every process
+        self.baseline = mean if self.baseline is None else c.baseline_momentum * self.baseline + (1 - c.baseline_momentum) * mean
+        return shaped_rewards(r.rewards, r.dones, self.baseline, c.gamma), dict(reward_baseline=self.baseline)
 
     def score(self, r:Rollout) -> Rollout:
         "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
@@ -346,9 +366,10 @@ class ETPOTrainer(RLTrainer):
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
-        y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
+        rewards, base = self.shape_rewards(r)
+        y = token_targets(r.v, rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
         tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
-        stats = {}
+        stats = {k: [v] for k, v in base.items()}
         def add(d):                                                           # collect per-minibatch numbers by name
             for k, v in d.items(): stats.setdefault(k, []).append(v)
         for n_mb, idx in enumerate(self.minibatches(len(r))):
