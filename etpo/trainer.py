@@ -100,14 +100,13 @@ class ETPOConfig(RLConfig):
     anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
     anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
-    reward_baseline: bool = True    # stabiliser: rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; False: off (paper)
+    reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (README, Results)
     baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
         'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/update_probe.py (README, Results)
-        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0,
-                      reward_baseline=False),
+        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0),
     }
 
     def __post_init__(self):

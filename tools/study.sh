@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ETPO (main preset: stabilisers on), ETPO at the paper's β without stabilisers, and PPO-KL, 3 seeds each: the three
-# algorithms side by side on one GPU (Qwen2.5-Coder-0.5B, 32 environments each), one seed after the other, the same
+# ETPO (main preset: stabilisers on), ETPO with the reward baseline (its ablation; off by default), ETPO in the paper's setting
+# (`--preset paper`, with AdamW as the others: lion-pytorch is not on the GPU machine), and PPO-KL, 3 seeds each: the
+# four runs side by side on one GPU (Qwen2.5-Coder-0.5B, 32 environments each), one seed after the other, the same
 # wall-clock budget per run; then the table and curves. Usage: tools/study.sh MODEL_DIR [OUT] [SECONDS_PER_RUN]
 set -euo pipefail
 model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-1800}"
@@ -8,7 +9,8 @@ common=(--model "$model" --dataset tic_tac_toe --n-envs 32 --minibatch-size 8 --
         --eval-samples 64 --progress-bar false)
 declare -A runs=(
   [etpo]="--preset main"
-  [etpo_unstabilised]="--preset main --support-k 0 --anchor-coef 0 --cql-alpha 0 --trust-region-eta 1"
+  [etpo_baseline]="--preset main --reward-baseline true"
+  [etpo_paper]="--preset paper --optimizer adamw --lr 1e-5"
   [ppo]="--preset main --algorithm ppo"
 )
 mkdir -p "$out"
@@ -19,6 +21,7 @@ for seed in 0 1 2; do
   done
   wait
 done
-python tools/plot_results.py "$out"/etpo_s{0,1,2} "$out"/etpo_unstabilised_s{0,1,2} "$out"/ppo_s{0,1,2} \
-  --labels ETPO ETPO ETPO "ETPO, no stabilisers" "ETPO, no stabilisers" "ETPO, no stabilisers" PPO-KL PPO-KL PPO-KL \
+python tools/plot_results.py "$out"/etpo_s{0,1,2} "$out"/etpo_baseline_s{0,1,2} "$out"/etpo_paper_s{0,1,2} "$out"/ppo_s{0,1,2} \
+  --labels ETPO ETPO ETPO "ETPO + baseline" "ETPO + baseline" "ETPO + baseline" "ETPO, paper" "ETPO, paper" "ETPO, paper" \
+  PPO-KL PPO-KL PPO-KL \
   --table --programs --out "$out/results.png"
