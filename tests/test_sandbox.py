@@ -1,6 +1,7 @@
 """Hostile programs in the sandbox: each gets reward -1 with a clear error within the limit plus a few seconds,
 leaves no process behind, writes nothing outside its directory, and the next run still works. Cheaters score no
 better than their honest model."""
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -79,7 +80,8 @@ def test_writes_outside_its_directory_are_contained(tmp_path):
             f"try: open('{tmp_path}/{marker}', 'w').write('x')\nexcept OSError: pass\n" + HONEST)
     code = program_from_body(body)
     x = np.random.default_rng(0).normal(size=(60, 2)); y = (x[:, 0] > 0).astype(int)
-    res = run_program(code, [(x[:30], y[:30], x[30:])], 2, LIMITS)
+    # what is tested is containment, not speed: a loaded CI machine can take over 3 s to import sklearn in the sandbox
+    res = run_program(code, [(x[:30], y[:30], x[30:])], 2, dataclasses.replace(LIMITS, wall_s=60.0))
     assert res.ok, res.error
     assert not (home / marker).exists() and not Path(f"/tmp/{marker}").exists()
     if os.geteuid() == 0:   # isolated: no write into a directory owned by someone else
