@@ -69,7 +69,9 @@ def test_hostile_program(env, name):
     assert elapsed < WALL + 10, elapsed
     time.sleep(0.2)
     assert _sandbox_procs() == [], f"{name} left processes behind"
-    _, reward, terminated, _, info = env.step(HONEST)     # the environment still works
+    hostile_limits, env.limits = env.limits, dataclasses.replace(env.limits, wall_s=60.0)   # the honest run is not about speed (loaded CI)
+    try: _, reward, terminated, _, info = env.step(HONEST)     # the environment still works
+    finally: env.limits = hostile_limits
     assert terminated and 0.5 < reward <= 1.0, info["error"]
 
 
