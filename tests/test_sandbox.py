@@ -13,7 +13,7 @@ import pytest
 from etpo.env import DataScienceEnv, program_from_body, score_program
 from etpo.sandbox import Limits, run_program
 
-WALL = 3.0
+WALL = 10.0   # short enough for the endless programs, long enough for an import of numpy on a busy CI machine (3 s flaked)
 LIMITS = Limits(wall_s=WALL, memory_mb=2048, file_mb=8)
 HONEST = "from sklearn.linear_model import LogisticRegression\nreturn LogisticRegression(max_iter=500).fit(x_train, y_train)"
 
