@@ -14,8 +14,9 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['masked_mean', 'soft_value', 'token_targets', 'soft_policy_loss', 'policy_loss', 'reference_policy_loss',
            'critic_loss', 'support_indices', 'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old',
-           'trust_region_coef', 'shaped_rewards', 'soft_target_stats', 'critic_drift', 'token_logprobs', 'policy_stats',
-           'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss', 'ppo_value_loss']
+           'trust_region_coef', 'shaped_rewards', 'soft_advantages', 'soft_target_stats', 'critic_drift',
+           'token_logprobs', 'policy_stats', 'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss',
+           'ppo_value_loss']
 
 # %% ../nbs/01_losses.ipynb #e6d4f9b0
 def _check_logits(*logits:Tensor):
@@ -241,6 +242,26 @@ def shaped_rewards(rewards:Tensor, # (B,) reward r of each action, any float dty
     "Rewards shaped by the constant potential b (Ng et al. 1999): r − b on an episode's last action, r − (1 − γ) b before it; shape (B,), float32. Every soft value becomes its unshaped value minus b, so ρe^{Q/β} and the fixed point are unchanged (derivation above). Raises ValueError for a non-finite baseline."
     if not math.isfinite(baseline): raise ValueError(f"baseline must be a finite number of reward units, got {baseline}")
     return rewards.float() - baseline * (1 - gamma * (1 - dones.float()))
+
+# %% ../nbs/01_losses.ipynb #3da71d01
+def soft_advantages(targets:Tensor,  # (B, T) Bellman targets y_j from `token_targets` (estimates of Q_j(wʲ))
+                    v:Tensor,        # (B, T) soft values V_j under the target critic (the baseline)
+                    logp:Tensor,     # (B, T) log π_old(wʲ) at rollout time
+                    ref_logp:Tensor, # (B, T) log ρ(wʲ)
+                    mask:Tensor,     # (B, T) real action tokens
+                    beta:float,      # KL coefficient β
+                    whiten:bool=True, # normalise to mean 0 and standard deviation 1 over the real tokens
+                   ) -> Tensor:
+    "Soft advantages of the taken tokens, Â_j = y_j − β(log π_old(wʲ) − log ρ(wʲ)) − V_j: (B, T) float32 (float64 for float64 targets), 0 on padding. Their score-function estimator has the ETPO policy loss's gradient in expectation (derivation above). Raises ValueError on mismatched shapes."
+    if not (targets.shape == v.shape == logp.shape == ref_logp.shape == mask.shape):
+        raise ValueError(f"targets, v, logp, ref_logp and mask must share one (B, T) shape; got "
+                         f"{[tuple(x.shape) for x in (targets, v, logp, ref_logp, mask)]}")
+    m = mask.to(_f(targets).dtype)
+    adv = _f(targets) - beta * (_f(logp) - _f(ref_logp)) - _f(v)
+    if whiten:
+        mu = masked_mean(adv, m)
+        adv = (adv - mu) / (masked_mean((adv - mu) ** 2, m).sqrt() + 1e-8)
+    return adv * m
 
 # %% ../nbs/01_losses.ipynb #35b40321
 @torch.no_grad()

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
-                     reference_policy_loss, shaped_rewards, soft_target_stats, token_targets, trust_region_coef)
+                     ppo_policy_loss, reference_policy_loss, shaped_rewards, soft_advantages, soft_target_stats, token_logprobs, token_targets, trust_region_coef)
 from .models import Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
 from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, set_malloc_mmap_threshold
@@ -102,11 +102,15 @@ class ETPOConfig(RLConfig):
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
     reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (README, Results)
     baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
+    policy_estimator: str = 'sampled' # "sampled": the taken tokens' soft advantages (losses: soft_advantages; measured best, README); "expected": the sum over the support (paper)
+    clip_range: float = 0.2         # "sampled": ε of the clipped surrogate (losses: ppo_policy_loss), the step's trust region
+    whiten_advantages: bool = True  # "sampled": soft advantages normalised over the batch's tokens
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
         'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/update_probe.py (README, Results)
-        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0),
+        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0,
+                      policy_estimator='expected'),
     }
 
     def __post_init__(self):
@@ -121,7 +125,8 @@ class ETPOConfig(RLConfig):
             (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"),
             (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
             (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
-            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
+            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
+            (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"), (self.clip_range > 0, "clip_range must be > 0"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
@@ -368,6 +373,8 @@ class ETPOTrainer(RLTrainer):
         rewards, base = self.shape_rewards(r)
         y = token_targets(r.v, rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
         tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
+        sampled = c.policy_estimator == 'sampled'
+        if sampled: adv = soft_advantages(y, r.v, r.logp, r.ref_logp, r.mask, c.beta, whiten=c.whiten_advantages)
         stats = {k: [v] for k, v in base.items()}
         def add(d):                                                           # collect per-minibatch numbers by name
             for k, v in d.items(): stats.setdefault(k, []).append(v)
@@ -400,7 +407,10 @@ class ETPOTrainer(RLTrainer):
             pi = a.action_logits('policy', ids, am, t, pre)
             if c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
             piS, qS, refS = restrict(pi, q, ref)
-            lp = policy_loss(piS, qS, refS, c.beta, m) if c.policy_loss == 'etpo' else reference_policy_loss(piS, qS, c.beta, m)
+            if sampled:                                                          # the taken token's soft advantage, clipped surrogate
+                lp = ppo_policy_loss(token_logprobs(pi, acts), r.logp[idx, :t].to(a.device), adv[idx, :t].to(a.device), m, c.clip_range)
+            elif c.policy_loss == 'etpo': lp = policy_loss(piS, qS, refS, c.beta, m)
+            else: lp = reference_policy_loss(piS, qS, c.beta, m)
             if tr_coef:
                 kl_old = kl_to_old(piS, r.old_logp[idx, :t].to(a.device), m)
                 add(dict(kl_old=kl_old.item())); lp = lp + tr_coef * kl_old

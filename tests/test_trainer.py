@@ -52,14 +52,37 @@ def test_losses_fall_on_a_fixed_batch(tmp_path, cls, cfg_cls):
     cfg = cfg_cls(iterations=1, optimizer="adamw", lr=3e-3, lora_r=8, env_steps_per_update=1, update_epochs=1,
                   sampling=SamplingConfig(max_new_tokens=4, sample_from_policy=True, stop_at_body_end=False),
                   output_dir=str(tmp_path), tensorboard=False,
-                  **(dict(support_k=None, cql_alpha=0.0) if cls is ETPOTrainer else {}))   # the plain update: the CQL term moves Q under the policy
+                  **(dict(support_k=None, cql_alpha=0.0, policy_estimator='expected') if cls is ETPOTrainer else {}))   # the plain update: the CQL term moves Q under the policy
     tr = cls(cfg, model, env, tok)
     tr.obs, _ = env.reset()
     r, _ = tr.collect()
     stats = [tr.update(r) for _ in range(8)]
     assert stats[-1]["critic_loss"] < 0.5 * stats[0]["critic_loss"], [s["critic_loss"] for s in stats]
-    if cls is ETPOTrainer:   # PPO's surrogate is not a loss that falls on a fixed batch (clipping flattens it)
+    if cls is ETPOTrainer:   # the expected soft-policy loss; a clipped surrogate (PPO's, ETPO's sampled estimator) is not a loss that falls on a fixed batch
         assert stats[-1]["policy_loss"] < stats[0]["policy_loss"], [s["policy_loss"] for s in stats]
+
+
+def test_sampled_step_follows_the_soft_advantages(tmp_path):
+    "One ETPO update with the sampled estimator raises log π of the taken tokens whose soft advantage is positive, relative to the negative ones."
+    from etpo.losses import soft_advantages, token_logprobs, token_targets
+    model, tok = tiny_random_llama()
+    env = TargetTokensEnv(tok, list(range(100, 164)), n_envs=16)
+    cfg = ETPOConfig(iterations=1, optimizer="adamw", lr=3e-3, lora_r=8, env_steps_per_update=1, minibatch_size=16, support_k=None,
+                     cql_alpha=0.0, policy_estimator="sampled", output_dir=str(tmp_path), tensorboard=False,
+                     sampling=SamplingConfig(max_new_tokens=4, sample_from_policy=True, stop_at_body_end=False))
+    tr = ETPOTrainer(cfg, model, env, tok)
+    tr.obs, _ = env.reset()
+    r, _ = tr.collect()
+    y = token_targets(r.v, r.rewards, r.next_v, r.dones.float(), r.mask, cfg.gamma, q_taken=r.q_taken, lam=cfg.td_lambda)
+    adv = soft_advantages(y, r.v, r.logp, r.ref_logp, r.mask, cfg.beta)
+    tr.update(r)
+    pre, ids, am, acts, m = tr.batch(r, list(range(len(r))))
+    with torch.no_grad():
+        logp = token_logprobs(tr.agent.action_logits("policy", ids, am, acts.shape[1], pre), acts)
+    delta, m = (logp - r.logp[:, :acts.shape[1]]).float(), m.bool() & (adv[:, :acts.shape[1]] != 0)
+    a = adv[:, :acts.shape[1]]
+    up, down = delta[m & (a > 0)].mean(), delta[m & (a < 0)].mean()
+    assert up > down, (float(up), float(down))
 
 
 def test_resume_gives_the_same_metrics_and_weights(tmp_path):
