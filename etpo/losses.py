@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['masked_mean', 'soft_value', 'token_targets', 'soft_policy_loss', 'policy_loss', 'reference_policy_loss',
+__all__ = ['masked_mean', 'whiten', 'soft_value', 'token_targets', 'soft_policy_loss', 'policy_loss', 'reference_policy_loss',
            'critic_loss', 'support_indices', 'on_support', 'conservative_penalty', 'anchor_penalty', 'kl_to_old',
            'trust_region_coef', 'shaped_rewards', 'soft_advantages', 'soft_target_stats', 'critic_drift',
            'token_logprobs', 'policy_stats', 'kl_penalized_rewards', 'gae_advantages', 'ppo_policy_loss',
@@ -45,6 +45,13 @@ def masked_mean(x:Tensor, # (B, T) per-token values
     "Mean of `x` over the tokens where `mask` is set; 0 if there are none. Scalar float32 (float64 for float64 `x`)."
     m = mask.to(_f(x).dtype)
     return (_f(x) * m).sum() / m.sum().clamp(min=1.0)
+
+def whiten(x:Tensor,    # (B, T) per-token values (advantages)
+           mask:Tensor, # (B, T) bool or 0/1, True on real tokens
+          ) -> Tensor:
+    "`x` shifted and scaled to mean 0 and standard deviation 1 over the tokens where `mask` is set, 0 elsewhere: (B, T) float32 (float64 for float64 `x`)."
+    mu = masked_mean(x, mask)
+    return (_f(x) - mu) / (masked_mean((_f(x) - mu) ** 2, mask).sqrt() + 1e-8) * mask.to(_f(x).dtype)
 
 # %% ../nbs/01_losses.ipynb #a2ea0c85
 @torch.no_grad()
@@ -250,18 +257,14 @@ def soft_advantages(targets:Tensor,  # (B, T) Bellman targets y_j from `token_ta
                     ref_logp:Tensor, # (B, T) log ρ(wʲ)
                     mask:Tensor,     # (B, T) real action tokens
                     beta:float,      # KL coefficient β
-                    whiten:bool=True, # normalise to mean 0 and standard deviation 1 over the real tokens
+                    normalise:bool=True, # whiten: normalise to mean 0 and standard deviation 1 over the real tokens
                    ) -> Tensor:
     "Soft advantages of the taken tokens, Â_j = y_j − β(log π_old(wʲ) − log ρ(wʲ)) − V_j: (B, T) float32 (float64 for float64 targets), 0 on padding. Their score-function estimator has the ETPO policy loss's gradient in expectation (derivation above). Raises ValueError on mismatched shapes."
     if not (targets.shape == v.shape == logp.shape == ref_logp.shape == mask.shape):
         raise ValueError(f"targets, v, logp, ref_logp and mask must share one (B, T) shape; got "
                          f"{[tuple(x.shape) for x in (targets, v, logp, ref_logp, mask)]}")
-    m = mask.to(_f(targets).dtype)
-    adv = _f(targets) - beta * (_f(logp) - _f(ref_logp)) - _f(v)
-    if whiten:
-        mu = masked_mean(adv, m)
-        adv = (adv - mu) / (masked_mean((adv - mu) ** 2, m).sqrt() + 1e-8)
-    return adv * m
+    adv = (_f(targets) - beta * (_f(logp) - _f(ref_logp)) - _f(v)) * mask.to(_f(targets).dtype)
+    return whiten(adv, mask) if normalise else adv
 
 # %% ../nbs/01_losses.ipynb #35b40321
 @torch.no_grad()

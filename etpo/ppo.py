@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .losses import gae_advantages, kl_penalized_rewards, masked_mean, ppo_policy_loss, ppo_value_loss, token_logprobs
+from .losses import gae_advantages, kl_penalized_rewards, masked_mean, ppo_policy_loss, ppo_value_loss, token_logprobs, whiten
 from .rollout import Rollout
 from .rollout import score_rollout
 from .trainer import RLConfig, RLTrainer
@@ -48,9 +48,7 @@ class PPOTrainer(RLTrainer):
         c, a = self.config, self.agent
         token_r = kl_penalized_rewards(r.rewards, r.logp, r.ref_logp, r.mask, c.kl_coef)
         adv, ret = gae_advantages(token_r, r.values, r.next_values, r.dones.float(), r.mask, c.gamma, c.gae_lambda)
-        if c.whiten_advantages:
-            mu = masked_mean(adv, r.mask); sd = masked_mean((adv - mu) ** 2, r.mask).sqrt()
-            adv = (adv - mu) / (sd + 1e-8) * r.mask
+        if c.whiten_advantages: adv = whiten(adv, r.mask)
         stats = {k: [] for k in ('policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'value_error', 'value_mean', 'clip_frac')}
         for idx in self.minibatches(len(r)):
             pre, ids, am, acts, m = self.batch(r, idx)

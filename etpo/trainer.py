@@ -374,7 +374,7 @@ class ETPOTrainer(RLTrainer):
         y = token_targets(r.v, rewards, r.next_v, r.dones.float(), r.mask, c.gamma, q_taken=r.q_taken, lam=c.td_lambda)
         tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
         sampled = c.policy_estimator == 'sampled'
-        if sampled: adv = soft_advantages(y, r.v, r.logp, r.ref_logp, r.mask, c.beta, whiten=c.whiten_advantages)
+        if sampled: adv = soft_advantages(y, r.v, r.logp, r.ref_logp, r.mask, c.beta, normalise=c.whiten_advantages)
         stats = {k: [v] for k, v in base.items()}
         def add(d):                                                           # collect per-minibatch numbers by name
             for k, v in d.items(): stats.setdefault(k, []).append(v)

@@ -175,5 +175,12 @@ def test_fast_paths_train_the_same_weights(tmp_path, cls, cfg_cls):
     (plain_rows, plain_w), (fast_rows, fast_w) = runs
     for a, b in zip(plain_rows, fast_rows):
         for k in DETERMINISTIC:
-            if k in a: assert b[k] == pytest.approx(a[k], rel=1e-4, abs=1e-5), k
-    for n, w in plain_w.items(): torch.testing.assert_close(fast_w[n], w, rtol=1e-4, atol=1e-5)   # AdamW steps are 1e-3 (lr)
+            # ETPO's default policy loss is a whitened surrogate, −mean(ratio·Â) with mean(Â) = 0: near 0, it carries the
+            # float noise of log π (about 1e-5 between the paths) times |Â| ~ 1, so it gets an absolute tolerance of 1e-4
+            if k in a: assert b[k] == pytest.approx(a[k], rel=1e-4, abs=1e-4 if k == 'policy_loss' else 1e-5), k
+    # AdamW steps are 1e-3 (lr). Adam divides by √v, so an entry whose gradient is near 0 can turn float noise into a
+    # visible fraction of a step (seen: 1 entry of 2048 off by 5e-5 with the sampled surrogate); a path that computed
+    # something else would move many entries by whole steps, which the mean difference catches
+    for n, w in plain_w.items():
+        torch.testing.assert_close(fast_w[n], w, rtol=1e-4, atol=1e-4)
+        assert (fast_w[n] - w).abs().mean() < 1e-6, n
