@@ -126,7 +126,8 @@ class ETPOConfig(RLConfig):
             (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
             (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
             (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
-            (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"), (self.clip_range > 0, "clip_range must be > 0"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
+            (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"),
+            (self.policy_loss == 'etpo' or self.policy_estimator == 'expected', "policy_loss='reference' is a sum over tokens: it needs policy_estimator='expected'"), (self.clip_range > 0, "clip_range must be > 0"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
