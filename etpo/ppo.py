@@ -25,16 +25,13 @@ class PPOConfig(RLConfig):
     "PPO-KL's own hyper-parameters on top of `RLConfig` (defaults: the main job's, so that ETPO and PPO-KL run on the same budget)."
     kl_coef: float = 0.05          # κ: per-token KL penalty in the reward
     gae_lambda: float = 0.95       # GAE λ
-    clip_range: float = 0.2        # ε of the clipped surrogate
     value_clip: float = 0.2        # clip of the value change
-    whiten_advantages: bool = True # normalise advantages over the batch's tokens
     output_dir: str = 'runs/ppo'
 
     PRESETS = {'main': {}, 'paper': dict(RLConfig.PRESETS['paper'])}   # the paper gives no PPO settings beyond the shared ones
 
     def checks(self):
-        return super().checks() + [(self.kl_coef >= 0, "kl_coef must be >= 0"), (0 <= self.gae_lambda <= 1, "gae_lambda must be in [0, 1]"),
-                                   (self.clip_range > 0, "clip_range must be > 0")]
+        return super().checks() + [(self.kl_coef >= 0, "kl_coef must be >= 0"), (0 <= self.gae_lambda <= 1, "gae_lambda must be in [0, 1]")]
 
 class PPOTrainer(RLTrainer):
     "PPO-KL as in RLHF: value head on the critic adapter, KL-to-ρ penalty per token, GAE, clipped surrogate and value losses."

@@ -39,6 +39,8 @@ class RLConfig:
     weight_decay: float = 0.0
     minibatch_size: int = 4         # transitions per gradient step (paper: 8)
     update_epochs: int = 1          # passes over each batch of transitions
+    clip_range: float = 0.2         # ε of the clipped surrogate (losses: ppo_policy_loss): PPO-KL's and ETPO's sampled step's trust region
+    whiten_advantages: bool = True  # advantages (PPO-KL) or soft advantages (ETPO, sampled step) normalised over the batch's tokens
     mode: str = 'lora'              # "lora" (one base, adapters) or "full" (separate copies)
     lora_r: int = 16
     lora_alpha: int = 32
@@ -65,7 +67,7 @@ class RLConfig:
         "(condition, message) pairs that `__post_init__` enforces; subclasses add theirs."
         return [(0 <= self.gamma <= 1, "gamma must be in [0, 1]"), (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"),
                 (self.n_envs >= 1, "n_envs must be >= 1"), (self.iterations >= 0, "iterations must be >= 0"),
-                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'")]
+                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'")]
 
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
@@ -103,8 +105,6 @@ class ETPOConfig(RLConfig):
     reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (README, Results)
     baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
     policy_estimator: str = 'sampled' # "sampled": the taken tokens' soft advantages (losses: soft_advantages; measured best, README); "expected": the sum over the support (paper)
-    clip_range: float = 0.2         # "sampled": ε of the clipped surrogate (losses: ppo_policy_loss), the step's trust region
-    whiten_advantages: bool = True  # "sampled": soft advantages normalised over the batch's tokens
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -127,7 +127,8 @@ class ETPOConfig(RLConfig):
             (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
             (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
             (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"),
-            (self.policy_loss == 'etpo' or self.policy_estimator == 'expected', "policy_loss='reference' is a sum over tokens: it needs policy_estimator='expected'"), (self.clip_range > 0, "clip_range must be > 0"), (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
+            (self.policy_loss == 'etpo' or self.policy_estimator == 'expected', "policy_loss='reference' is a sum over tokens: it needs policy_estimator='expected'"),
+            (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
