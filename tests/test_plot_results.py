@@ -39,3 +39,22 @@ def test_seeds_with_one_label_become_one_row_with_spread(tmp_path):
     assert head[3:] == ["LogisticRegression", "SGDClassifier |"]       # most common first; here 6 each, so by name
     assert "| A | base | 4 | 3 (3 work) | 1 (0 work) |" in out
     assert "| B | trained | 2 |  | 2 (0 work) |" in out
+
+
+def test_compare_is_welchs_test_over_seeds(tmp_path):
+    "--compare: per-seed trained means, and Welch's t computed from them by hand (unequal variances, unequal counts)"
+    a, b = [[0.6, 0.2], [0.4, 0.4], [1.0, 0.6]], [[-1.0, -0.2], [0.0, 0.2]]   # per-seed means: A 0.4, 0.4, 0.8; B -0.6, 0.1
+    for i, xs in enumerate(a): fake_run(tmp_path / f"a{i}", [0.0, 0.1], [-1.0], xs)
+    for i, xs in enumerate(b): fake_run(tmp_path / f"b{i}", [0.0, 0.1], [-1.0], xs)
+    runs = [str(tmp_path / f"a{i}") for i in range(3)] + [str(tmp_path / f"b{i}") for i in range(2)]
+    out = subprocess.run([sys.executable, "tools/plot_results.py", *runs, "--labels", "A", "A", "A", "B", "B", "--compare", "A",
+                          "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    row = next(l for l in out.splitlines() if l.startswith("| B |")).strip("| ").split(" | ")
+    assert row[1:4] == ["2", "-0.60, +0.10", "-0.25"]
+    ma, mb, va, vb = 1.6 / 3, -0.25, ((0.4 - 1.6 / 3) ** 2 * 2 + (0.8 - 1.6 / 3) ** 2) / 2, (0.35 ** 2) * 2
+    t = (ma - mb) / (va / 3 + vb / 2) ** 0.5
+    assert abs(float(row[4]) - t) < 0.01
+    assert 0 < float(row[5]) < 1
+    bad = subprocess.run([sys.executable, "tools/plot_results.py", *runs[:1], "--compare", "C", "--out", str(tmp_path / "f.png")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "not one of the labels" in bad.stderr

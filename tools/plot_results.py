@@ -4,6 +4,8 @@
 
 Runs given the same label are seeds of one configuration: the table shows mean ± sd over them and the plot their
 mean with a ± sd band. `--programs` counts the classes the evaluated first tries build (base model vs trained).
+`--compare LABEL` tests, seed against seed, whether each other label's trained first tries differ from LABEL's
+(Welch's t-test over the per-seed mean rewards, scipy; a seed's programs are correlated, so the seed is the unit).
 """
 import argparse
 import json
@@ -75,6 +77,30 @@ def programs(groups:dict, evals:dict) -> str:
     return "\n".join(out)
 
 
+def seed_means(runs:list, evals:dict) -> list[float]:
+    "per seed (run) of a label, the mean reward of its trained policy's first tries; runs without an evaluation are left out"
+    out = []
+    for run, _ in runs:
+        xs = [x["reward"] for k, v in evals.get(run, {}).items() if k != "base" for x in v]
+        if xs: out.append(sum(xs) / len(xs))
+    return out
+
+
+def compare(groups:dict, evals:dict, ref:str) -> str:
+    "Markdown table: every label against `ref`, Welch's t-test (scipy.stats.ttest_ind, equal_var=False) over per-seed trained first-try means"
+    from scipy.stats import ttest_ind
+    if ref not in groups: raise ValueError(f"--compare {ref!r} is not one of the labels {list(groups)}")
+    a = seed_means(groups[ref], evals)
+    rows = [f"| against {ref} ({len(a)} seeds, mean {sum(a) / max(len(a), 1):+.2f}) | seeds | per-seed trained first tries | mean | Welch t | p |",
+            "|---|---|---|---|---|---|"]
+    for label, runs in groups.items():
+        if label == ref: continue
+        b = seed_means(runs, evals)
+        t, p = ttest_ind(a, b, equal_var=False) if len(a) >= 2 and len(b) >= 2 else (float("nan"), float("nan"))
+        rows.append(f"| {label} | {len(b)} | {', '.join(f'{x:+.2f}' for x in b)} | {sum(b) / max(len(b), 1):+.2f} | {t:.2f} | {p:.3f} |")
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="output_dir of each run (holding metrics.jsonl)")
@@ -82,6 +108,8 @@ def main():
     ap.add_argument("--out", default="nbs/images/results.png")
     ap.add_argument("--table", action="store_true", help="also print a markdown table of the runs (first/last reward, success, best ROC AUC, evaluation)")
     ap.add_argument("--programs", action="store_true", help="also print which classes the evaluated first tries build, base model vs trained policy")
+    ap.add_argument("--compare", metavar="LABEL", default=None,
+                    help="also print Welch's t-test over seeds of the trained first tries: every other label against LABEL")
     args = ap.parse_args()
     labels = args.labels or [Path(r).name for r in args.runs]
     if len(labels) != len(args.runs): ap.error("give one label per run")
@@ -97,6 +125,9 @@ def main():
     base = [x for e in evals.values() for x in e["base"]]
     if args.table: print(table(groups, evals, base))
     if args.programs: print("\n" + programs(groups, evals))
+    if args.compare:
+        try: print("\n" + compare(groups, evals, args.compare))
+        except ValueError as e: ap.error(str(e))
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):
         # several seeds of one label: their mean, with a band of ± one standard deviation over seeds
