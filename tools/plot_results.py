@@ -77,6 +77,15 @@ def programs(groups:dict, evals:dict) -> str:
     return "\n".join(out)
 
 
+def last_values(groups:dict, keys:list[str]) -> str:
+    "Markdown table: per label, each metric's value at the last iteration, mean ± sd over seeds ('—' where the runs did not log it)"
+    rows = ["| run | " + " | ".join(f"{k}, last iteration" for k in keys) + " |", "|---|" + "---|" * len(keys)]
+    for label, runs in groups.items():
+        cell = lambda k: spread([f[k].iloc[-1] for _, f in runs]) if all(k in f for _, f in runs) else "—"
+        rows.append(f"| {label} | " + " | ".join(cell(k) for k in keys) + " |")
+    return "\n".join(rows)
+
+
 def seed_means(runs:list, evals:dict) -> list[float]:
     "per seed (run) of a label, the mean reward of its trained policy's first tries; runs without an evaluation are left out"
     out = []
@@ -108,6 +117,8 @@ def main():
     ap.add_argument("--out", default="nbs/images/results.png")
     ap.add_argument("--table", action="store_true", help="also print a markdown table of the runs (first/last reward, success, best ROC AUC, evaluation)")
     ap.add_argument("--programs", action="store_true", help="also print which classes the evaluated first tries build, base model vs trained policy")
+    ap.add_argument("--last", nargs="+", metavar="METRIC", default=None,
+                    help="also print these metrics.jsonl columns at the last iteration, mean ± sd over seeds (e.g. kl q_gap)")
     ap.add_argument("--compare", metavar="LABEL", default=None,
                     help="also print Welch's t-test over seeds of the trained first tries: every other label against LABEL")
     args = ap.parse_args()
@@ -125,6 +136,7 @@ def main():
     base = [x for e in evals.values() for x in e["base"]]
     if args.table: print(table(groups, evals, base))
     if args.programs: print("\n" + programs(groups, evals))
+    if args.last: print("\n" + last_values(groups, args.last))
     if args.compare:
         try: print("\n" + compare(groups, evals, args.compare))
         except ValueError as e: ap.error(str(e))
