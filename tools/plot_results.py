@@ -31,6 +31,11 @@ def first_tries(xs) -> str:
     return f"{sum(x['reward'] for x in xs) / len(xs):.2f}, {sum(x['reward'] > -1 for x in xs) / len(xs):.2f}"
 
 
+def trained(ev:list) -> list:
+    "the trained policy's first tries pooled over evaluations (`evaluation.json` dicts: every key but 'base' is a trained policy)"
+    return [x for e in ev for k in e if k != "base" for x in e[k]]
+
+
 def table(groups:dict, evals:dict, base:list) -> str:
     "Markdown table, one row per label; a label given to several runs (seeds) shows mean ± sd over them."
     rows = ["| run | seeds | iterations | reward, first → last iteration | reward, mean of the last 2 iterations | "
@@ -41,8 +46,8 @@ def table(groups:dict, evals:dict, base:list) -> str:
         last2 = lambda k: [f[k].iloc[-2:].mean() for f in fs]
         mean_at = lambda k, i: sum(f[k].iloc[i] for f in fs) / len(fs)
         ev = [evals[r] for r, _ in runs if r in evals]
-        trained = [x for e in ev for k in e if k != "base" for x in e[k]]
-        ev_txt = f"{first_tries([x for e in ev for x in e['base']])} → {first_tries(trained)}; {len(trained)}" if trained else "not run"
+        tr = trained(ev)
+        ev_txt = f"{first_tries([x for e in ev for x in e['base']])} → {first_tries(tr)}; {len(tr)}" if tr else "not run"
         iters = sorted({len(f) for f in fs})
         rows.append(f"| {label} | {len(fs)} | {'/'.join(map(str, iters))} | {mean_at('reward_mean', 0):.3f} → {mean_at('reward_mean', -1):.3f} | "
                     f"{spread(last2('reward_mean'))} | {spread(last2('success_rate'))} | {spread([f.reward_max.max() for f in fs])} | "
@@ -65,7 +70,7 @@ def programs(groups:dict, evals:dict) -> str:
     rows = []   # (label, policy, Counter of (class, works))
     for label, runs in groups.items():
         ev = [evals[r] for r, _ in runs if r in evals]
-        for policy, xs in [("base", [x for e in ev for x in e["base"]]), ("trained", [x for e in ev for k in e if k != "base" for x in e[k]])]:
+        for policy, xs in [("base", [x for e in ev for x in e["base"]]), ("trained", trained(ev))]:
             if xs: rows.append((label, policy, Counter((estimator(x.get("program")), x["reward"] > -1) for x in xs)))
     if not rows: return "no evaluation.json in these runs"
     total = Counter(c for *_, n in rows for (c, _), k in n.items() for _ in range(k))
@@ -90,7 +95,7 @@ def seed_means(runs:list, evals:dict) -> list[float]:
     "per seed (run) of a label, the mean reward of its trained policy's first tries; runs without an evaluation are left out"
     out = []
     for run, _ in runs:
-        xs = [x["reward"] for k, v in evals.get(run, {}).items() if k != "base" for x in v]
+        xs = [x["reward"] for x in trained([evals[run]] if run in evals else [])]
         if xs: out.append(sum(xs) / len(xs))
     return out
 
