@@ -4,16 +4,22 @@ Each setting trains the main job's configuration (ETPO defaults, 4 environments 
 tokens, seed 0) for `--iterations` iterations in a fresh process, and reports transitions per minute and seconds per
 phase. The settings differ only in the fast paths, which compute the same thing (tests: notebooks 05 and 06):
 
-- previous: no prefix sharing, no adapter folding (the code path before them);
-- folded: `fold_adapters` (generation and scoring run pi and the target critic on W + s*B*A);
-- folded + shared prefix: also `share_prefix` (the prompts' common prefix once per pass, in generation, scoring and
-  the update) and next-state values read from the rows whose prompt is that state.
+- previous: no prefix sharing, no adapter folding, no small-batch products, a pi pass in scoring (the code path
+  before them);
+- folded + shared prefix: `fold_adapters` (generation and scoring run pi and the target critic on W + s*B*A) and
+  `share_prefix` (the prompts' common prefix once per pass, in generation, scoring and the update; next-state values
+  read from the rows whose prompt is that state): the defaults before the next two;
+- + small-batch products: `SamplingConfig.small_batch_linear` (each decoding step's products in the faster of two
+  orientations, bit for bit the same results);
+- + logits kept (default): `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
+  and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch).
 
 Same seed, same sampling: the last columns say whether each setting sampled the same action tokens as the previous
 path, and the largest difference of its metrics from the previous path's.
 
-    python bench/speed_cpu.py                     # qwen2.5-coder-0.5b, about 15 minutes on 2 cores
+    python bench/speed_cpu.py                     # qwen2.5-coder-0.5b, about 40 minutes on 2 cores
     python bench/speed_cpu.py --model tiny-random-llama --iterations 1
+    python bench/speed_cpu.py --floor              # only the decoding floor: weight bytes / measured read bandwidth
 """
 import argparse
 import hashlib
@@ -23,15 +29,20 @@ import sys
 import tempfile
 import time
 
-SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig.share_prefix)
-    "previous": (dict(fold_adapters=False, share_prefix=False), False),
-    "folded": (dict(fold_adapters=True, share_prefix=False), False),
-    "folded + shared prefix (default)": (dict(fold_adapters=True, share_prefix=True), True),
+SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
+    "previous": (dict(fold_adapters=False, share_prefix=False, score_from_generation=False, update_from_scoring=False),
+                 dict(share_prefix=False, small_batch_linear=False)),
+    "folded + shared prefix": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False),
+                               dict(share_prefix=True, small_batch_linear=False)),
+    "+ small-batch products": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False),
+                               dict(share_prefix=True, small_batch_linear=True)),
+    "+ logits kept: pi's from generation, rho's from scoring (default)": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True),
+                                                                          dict(share_prefix=True, small_batch_linear=True)),
 }
 COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]
 
 
-def child(model: str, iterations: int, overrides: dict, share_generation: bool):
+def child(model: str, iterations: int, overrides: dict, sampling: dict):
     "Train; print one JSON line: transitions, seconds per phase, a hash of the sampled actions, the metrics rows."
     import etpo.trainer as T
     from etpo.env import VectorDataScienceEnv
@@ -49,7 +60,7 @@ def child(model: str, iterations: int, overrides: dict, share_generation: bool):
 
     llm, tok, spec = load_model(model, device="cpu")
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
-    cfg = T.ETPOConfig(iterations=iterations, sampling=SamplingConfig(max_new_tokens=192, share_prefix=share_generation),
+    cfg = T.ETPOConfig(iterations=iterations, sampling=SamplingConfig(max_new_tokens=192, **sampling),
                        output_dir=tempfile.mkdtemp(prefix="etpo-speed-"), progress_bar=False, tensorboard=False, seed=0, **overrides)
     tr = T.ETPOTrainer(cfg, llm, venv, tok)
     T.collect = timed("rollout: generate + env", T.collect, record=True)
@@ -63,15 +74,34 @@ def child(model: str, iterations: int, overrides: dict, share_generation: bool):
                           actions=actions.hexdigest(), rows=rows)))
 
 
+def decoding_floor(model: str) -> str:
+    "One line: the model's weight bytes, this machine's read bandwidth (sum over 1 GiB, best of 3) and their ratio, the time one decoding step must take."
+    import torch
+    from etpo.models import load_model
+    llm, _, _ = load_model(model, device="cpu")
+    nbytes = sum(p.numel() * p.element_size() for p in llm.parameters())
+    x = torch.ones(2**28)
+    best = min(timeit(lambda: x.sum()) for _ in range(3))
+    bw = x.numel() * x.element_size() / best
+    return (f"decoding floor, {model}: {nbytes / 1e9:.2f} GB of weights / {bw / 1e9:.1f} GB/s read bandwidth = "
+            f"{nbytes / bw * 1e3:.0f} ms per decoding step")
+
+
+def timeit(f) -> float:
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--iterations", type=int, default=2)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--floor", action="store_true", help="print only the decoding floor")
     args = ap.parse_args()
+    if args.floor: return print(decoding_floor(args.model))
     if args.child is not None:
-        overrides, share = json.loads(args.child)
-        return child(args.model, args.iterations, overrides, share)
+        overrides, sampling = json.loads(args.child)
+        return child(args.model, args.iterations, overrides, sampling)
     res = {}
     for name, setting in SETTINGS.items():
         out = subprocess.run([sys.executable, __file__, "--model", args.model, "--iterations", str(args.iterations), "--child", json.dumps(setting)],
@@ -90,6 +120,7 @@ def main():
         print(f"| {name} | {tpm:.2f} | {tpm / (base['transitions'] / base['total'] * 60):.2f}x | "
               + " | ".join(f"{r['phases'].get(k, 0):.1f}" for k in keys)
               + f" | {'yes' if r['actions'] == base['actions'] else 'no'} | {diff:.2e} |")
+    print("\n" + decoding_floor(args.model))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Docs: https://etpo-rl.github.io/etpo/rollout.html.md"""
 # %% ../nbs/06_rollout.ipynb #3c68c6c6
 from __future__ import annotations
 import os, re, time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .losses import on_support, policy_stats, soft_value, support_indices, token_logprobs
-from .models import Agent, prefix_cache
+from .models import Agent, prefix_cache, small_batch_linear
 
 # %% auto #0
 __all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'split_prefix', 'Rollout', 'score_rollout', 'collect']
@@ -30,6 +31,7 @@ class SamplingConfig:
     stop_at_body_end: bool = True   # completion prompts: stop once a line starts at column 0 (the body ended)
     generation_batch_size: int|None = None  # prompts per `generate` call (GPU memory); None: all environments at once
     share_prefix: bool = True       # prefill the prompts' common token prefix once and share its KV cache (`split_prefix`)
+    small_batch_linear: bool = True # CPU: each decoding step's products in the faster orientation, same results (models: `small_batch_linear`)
 
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."
@@ -58,28 +60,37 @@ def _cut(ids:list[int], tokenizer, eos_ids:set, stop_at_body_end:bool) -> list[i
     return ids
 
 @torch.no_grad()
-def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|None=None, role:str='policy') -> tuple[list[list[int]], list[str]]:
-    "Sample one action per prompt from `role` ('policy', or 'reference' for the base model). Returns `(action_ids, action_texts)`: per row the token ids (ending at eos or the body's end) and their text."
+def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|None=None, role:str='policy',
+             return_logits:bool=False, # also return each row's raw logits at its action tokens (what `score_rollout` would recompute)
+            ) -> tuple[list[list[int]], list[str]] | tuple[list[list[int]], list[str], list[torch.Tensor]]:
+    """Sample one action per prompt from `role` ('policy', or 'reference' for the base model). Returns `(action_ids,
+    action_texts)`: per row the token ids (ending at eos or the body's end) and their text; with `return_logits`, also
+    per row the raw logits of `role` before any sampling processor, (T_b, V) float32 on the model's device, row b's
+    position j predicting its action token j (transformers' `output_logits`)."""
     sampling = sampling or SamplingConfig()
     bs = sampling.generation_batch_size or len(prompts)
     if len(prompts) > bs:                                             # in chunks of `generation_batch_size`, in order
-        parts = [generate(agent, tokenizer, prompts[i:i + bs], sampling, role) for i in range(0, len(prompts), bs)]
-        return [a for ids, _ in parts for a in ids], [t for _, texts in parts for t in texts]
+        parts = [generate(agent, tokenizer, prompts[i:i + bs], sampling, role, return_logits) for i in range(0, len(prompts), bs)]
+        return tuple([x for p in parts for x in p[k]] for k in range(len(parts[0])))
     prefix, ids, am, _, _ = split_prefix(tokenizer(prompts, add_special_tokens=False)['input_ids'], None, tokenizer.pad_token_id,
                                          agent.device, share=sampling.share_prefix)
     eos, cache = tokenizer.eos_token_id, None
-    with agent.as_role(role) as m:
+    with agent.as_role(role) as m, (small_batch_linear(m) if sampling.small_batch_linear else nullcontext()):
         if prefix is not None:   # the shared prefix once; the rows are prefix + left-padded rest, the cache covers the prefix
             cache = prefix_cache(m, prefix, len(prompts))
             ids, am = torch.cat([prefix.expand(len(prompts), -1), ids], 1), torch.cat([torch.ones_like(prefix).expand(len(prompts), -1), am], 1)
         P = ids.shape[1]
         stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
         out = m.generate(input_ids=ids, attention_mask=am, past_key_values=cache, **sampling.generate_kwargs(), stopping_criteria=stops,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=eos, output_logits=return_logits, return_dict_in_generate=return_logits)
+    seqs = out.sequences if return_logits else out
     eos_ids = {eos} if isinstance(eos, int) else set(eos or [])
-    actions = [_cut(row.tolist(), tokenizer, eos_ids | {tokenizer.pad_token_id}, sampling.stop_at_body_end) for row in out[:, P:]]
+    actions = [_cut(row.tolist(), tokenizer, eos_ids | {tokenizer.pad_token_id}, sampling.stop_at_body_end) for row in seqs[:, P:]]
     actions = [a if a else [eos] for a in actions]
-    return actions, [tokenizer.decode(a, skip_special_tokens=True) for a in actions]
+    texts = [tokenizer.decode(a, skip_special_tokens=True) for a in actions]
+    if not return_logits: return actions, texts
+    steps = torch.stack(out.logits, 1)                                # (B, steps, V): step j's logits predict action token j
+    return actions, texts, [steps[b, :len(a)] for b, a in enumerate(actions)]
 
 # %% ../nbs/06_rollout.ipynb #9a767a95
 def make_batch(prompt_ids:list[list[int]], action_ids:list[list[int]]|None, pad_id:int, device=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -126,6 +137,8 @@ class Rollout:
     support: torch.Tensor|None = None # (B, T, k) int64 top-k tokens of ρ_j (ETPO with `support_k`)
     old_logp: torch.Tensor|None = None  # (B, T, k) float32 log π_old on the support, normalised over it (trust region)
     qbar_support: torch.Tensor|None = None  # (B, T, k) float32 target critic Q̄ on the support (anchor)
+    policy_logits: list[torch.Tensor]|None = None  # per row (T_b, V) π logits kept from generation (`collect(keep_logits=True)`); `score_rollout` uses them, then drops them
+    reference_logits: list[torch.Tensor]|None = None  # per row (T_b, V) ρ logits from scoring (`score_rollout(keep_reference=True)`), for the update's critic; dropped after it
     nonfinite_logits: int = 0         # action tokens at which the policy's logits held a NaN or an infinity (scoring)
     texts: list[str] = field(default_factory=list)   # the actions as text
     infos: list[dict] = field(default_factory=list)  # the environments' info dicts
@@ -159,12 +172,17 @@ class Rollout:
 def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_size:int=8, values:bool=False,
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
                   share_prefix:bool=True,  # compute the prompts' common prefix once per pass (`split_prefix`)
+                  keep_reference:bool=False, # keep ρ's logits at the action tokens in `r.reference_logits` (the ETPO update's critic needs them)
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
     (PPO, `values=True`) in place, and count in `r.nonfinite_logits` the action tokens where π's logits are not finite; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
     value (losses: support restriction). V(s') of a next state that is also some row's prompt (the next step of
     the same episode, or the first prompt that all episodes share) is that row's V_0, the same quantity of the same
-    state: the next-state passes run only for the others. Returns `r`."""
+    state: the next-state passes run only for the others. With `r.policy_logits` (kept by `collect` from generation,
+    under the same weights) π's pass over the actions is not run: those logits are used, to float tolerance the same,
+    and dropped afterwards. With `keep_reference`, ρ's logits at the action tokens are kept per row in
+    `r.reference_logits` ((T_b, V) in the model's dtype, on its device: what a ρ pass in the update would recompute).
+    Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
     cols = {k: torch.zeros(B, T) for k in ('logp', 'ref_logp', 'kl', 'entropy') + (('values',) if values else ('v', 'q_taken'))}
@@ -172,6 +190,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
         cols['support'] = torch.zeros(B, T, support_k, dtype=torch.long)
         cols['old_logp'], cols['qbar_support'] = torch.zeros(B, T, support_k), torch.zeros(B, T, support_k)
     nxt = torch.zeros(B)                                             # V(s') or PPO's value of s'
+    kept_ref = [None] * B
     def restrict(qbar, pi, ref):                                     # (support ids or None, Q̄, π, ρ on the support)
         if not support_k: return None, qbar, pi, ref
         idx = support_indices(ref, support_k)
@@ -181,7 +200,11 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in rows]
         pre, ids, am, a, m = split_prefix([r.prompt_ids[i] for i in rows], acts, pad_id, dev, share_prefix)
         t = a.shape[1]
-        pi, ref = agent.action_logits('policy', ids, am, t, pre), agent.action_logits('reference', ids, am, t, pre)
+        if r.policy_logits is None: pi = agent.action_logits('policy', ids, am, t, pre)
+        else: pi = torch.nn.utils.rnn.pad_sequence([r.policy_logits[i] for i in rows], batch_first=True).to(dev)   # (b, t, V)
+        ref = agent.action_logits('reference', ids, am, t, pre)
+        if keep_reference:
+            for j, i in enumerate(rows): kept_ref[i] = ref[j, :int(m[j].sum())].clone()
         r.nonfinite_logits += int((~torch.isfinite(pi).all(-1) & m).sum())   # reported by the trainer; the losses then skip
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
@@ -210,15 +233,19 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
             qbar = agent.q_values('target_critic', ids, am, 1, ref_logits=ref, prefix=pre)
             nxt[rows] = soft_value(*restrict(qbar, pi, ref)[1:], beta)[:, 0].float().cpu()
     for k, x in cols.items(): setattr(r, k, x)
+    r.policy_logits = None                                           # (B, T, V) floats: not kept in the buffer
+    r.reference_logits = kept_ref if keep_reference else None
     if values: r.next_values = nxt
     else: r.next_v = nxt
     return r
 
 # %% ../nbs/06_rollout.ipynb #264dc419
-def collect(agent:Agent, tokenizer, venv, obs:list[str], sampling:SamplingConfig) -> tuple[Rollout, list[str], dict]:
+def collect(agent:Agent, tokenizer, venv, obs:list[str], sampling:SamplingConfig,
+            keep_logits:bool=False, # keep π's generation logits in `r.policy_logits`, so that `score_rollout` needs no π pass
+           ) -> tuple[Rollout, list[str], dict]:
     "Generate one action per environment, step them, and return `(rollout, next_obs, stats)`; stats has generated tokens and seconds."
     t0 = time.perf_counter()
-    actions, texts = generate(agent, tokenizer, obs, sampling)
+    actions, texts, *logits = generate(agent, tokenizer, obs, sampling, return_logits=keep_logits)
     t_gen = time.perf_counter() - t0
     next_obs, rewards, term, trunc, infos = venv.step(texts)
     dones = term | trunc
@@ -229,5 +256,6 @@ def collect(agent:Agent, tokenizer, venv, obs:list[str], sampling:SamplingConfig
     nxt = [info.get('final_obs', o) for o, info in zip(next_obs, infos)]
     mask = torch.arange(T)[None] < torch.tensor([len(a) for a in actions])[:, None]   # by length: pad may equal eos
     r = Rollout(prompt_ids=[enc(o) for o in obs], action_ids=action_ids, mask=mask, rewards=torch.tensor(rewards, dtype=torch.float32),
-                dones=torch.tensor(dones), next_prompt_ids=[enc(o) for o in nxt], texts=texts, infos=infos)
+                dones=torch.tensor(dones), next_prompt_ids=[enc(o) for o in nxt], texts=texts, infos=infos,
+                policy_logits=logits[0] if keep_logits else None)
     return r, next_obs, dict(generated_tokens=sum(map(len, actions)), generate_s=t_gen, env_s=time.perf_counter() - t0 - t_gen)

@@ -59,6 +59,7 @@ class RLConfig:
     gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
     share_prefix: bool = True       # scoring and updates compute the rows' common prompt prefix once per pass (rollout: `split_prefix`); generation: `sampling.share_prefix`
     fold_adapters: bool = True      # generation and scoring run π and Q̄ with the LoRA product folded into the weights (models: `Agent.folded`)
+    score_from_generation: bool = True # scoring takes π's logits from generation instead of a π pass (rollout: `collect(keep_logits=True)`); holds (B, T, V) floats until scored
 
     PRESETS: ClassVar[dict[str, dict]] = {   # 'main' is always the field defaults; subclasses add their own fields to 'paper'
         'main': {}, 'paper': dict(n_envs=8, minibatch_size=8, optimizer='lion', lr=None, iterations=10)}
@@ -105,6 +106,7 @@ class ETPOConfig(RLConfig):
     reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (README, Results)
     baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
     policy_estimator: str = 'sampled' # "sampled": the taken tokens' soft advantages (losses: soft_advantages; measured best, README); "expected": the sum over the support (paper)
+    update_from_scoring: bool = True # the update takes ρ's logits from scoring instead of a ρ pass per minibatch (rollout: `keep_reference`); holds (B, T, V) floats until updated
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -252,7 +254,7 @@ class RLTrainer:
         "Collect `env_steps_per_update` environment steps and score them; returns the rollout and timing stats."
         rs, gen_tokens, gen_s = [], 0, 0.0
         for _ in range(self.config.env_steps_per_update):
-            r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling)
+            r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling, keep_logits=self.config.score_from_generation)
             rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
         r = self.score(Rollout.cat(rs, self.pad_id))
         return r, dict(tokens_per_s=gen_tokens / max(gen_s, 1e-9))
@@ -368,7 +370,7 @@ class ETPOTrainer(RLTrainer):
     def score(self, r:Rollout) -> Rollout:
         "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
         return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k,
-                             share_prefix=self.config.share_prefix)
+                             share_prefix=self.config.share_prefix, keep_reference=self.config.update_from_scoring)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
@@ -386,7 +388,9 @@ class ETPOTrainer(RLTrainer):
             y_mb = y[idx, :t].to(a.device)
             S = r.support[idx, :t].to(a.device) if c.support_k else None      # ρ's top-k at rollout time
             restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
-            with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
+            if r.reference_logits is None:
+                with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
+            else: ref = torch.nn.utils.rnn.pad_sequence([r.reference_logits[i] for i in idx], batch_first=True)   # kept by scoring
             # critic: Huber(Q(w^j) − y_j), plus the conservative and anchor penalties
             a.set_trainable('critic')
             q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
@@ -419,6 +423,7 @@ class ETPOTrainer(RLTrainer):
             add(dict(policy_grad_norm=self.step_optimizer(lp, self.opt_policy, 'policy'), policy_loss=lp.item()))
             del q, pi, ref, piS, qS, refS
         a.set_trainable(None)
+        r.reference_logits = None                                               # (B, T, V): not kept past the update
         a.polyak_update(c.polyak)
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
