@@ -10,7 +10,7 @@ phase. The settings differ only in the fast paths, which compute the same thing 
   `share_prefix` (the prompts' common prefix once per pass, in generation, scoring and the update; next-state values
   read from the rows whose prompt is that state): the defaults before the next two;
 - + small-batch products: `SamplingConfig.small_batch_linear` (each decoding step's products in the faster of two
-  orientations, bit for bit the same results);
+  orientations, equal to float rounding);
 - + logits kept (default): `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
   and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch).
 

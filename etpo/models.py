@@ -396,7 +396,7 @@ def small_batch_linear(model:nn.Module, max_rows:int=16):
     """Context manager: inside it, every `nn.Linear` of `model` that gets at most `max_rows` rows (batch × positions)
     on the CPU without gradients computes x Wᵀ (+ b) as (W xᵀ)ᵀ (+ b) where that orientation was measured faster for its
     shape, row count and thread count (timed on first sight, remembered for the process). The same products and sums:
-    the outputs equal `nn.Linear`'s (bit for bit with MKL, tested); what changes is how the cores split the work, worth
+    the outputs equal `nn.Linear`'s to float rounding (tested); what changes is how MKL blocks and splits the work, worth
     about 1.5× per decoding step at 4 rows on a 2-core CPU (bench page). Anything else (more rows, gradients, a GPU)
     runs `nn.Linear` unchanged. On exit each layer's `forward` is what it was, including one set on the instance by
     another library (accelerate's hooks)."""

@@ -31,7 +31,7 @@ class SamplingConfig:
     stop_at_body_end: bool = True   # completion prompts: stop once a line starts at column 0 (the body ended)
     generation_batch_size: int|None = None  # prompts per `generate` call (GPU memory); None: all environments at once
     share_prefix: bool = True       # prefill the prompts' common token prefix once and share its KV cache (`split_prefix`)
-    small_batch_linear: bool = True # CPU: each decoding step's products in the faster orientation, same results (models: `small_batch_linear`)
+    small_batch_linear: bool = True # CPU: each decoding step's products in the faster orientation, equal to float rounding (models: `small_batch_linear`)
 
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."
