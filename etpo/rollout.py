@@ -204,7 +204,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
         else: pi = torch.nn.utils.rnn.pad_sequence([r.policy_logits[i] for i in rows], batch_first=True).to(dev)   # (b, t, V)
         ref = agent.action_logits('reference', ids, am, t, pre)
         if keep_reference:
-            for j, i in enumerate(rows): kept_ref[i] = ref[j, :int(m[j].sum())].clone()
+            for j, i in enumerate(rows): kept_ref[i] = ref[j, :int(m[j].sum())]   # views: nothing downstream writes into ρ's logits
         r.nonfinite_logits += int((~torch.isfinite(pi).all(-1) & m).sum())   # reported by the trainer; the losses then skip
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
