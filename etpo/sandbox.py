@@ -141,6 +141,7 @@ def bwrap_args(bwrap:str, # path of the bwrap executable
         elif kind == 'dir': args += ['--perms', '0755', '--dir', p]
         else: args += ['--perms', '0755', '--size', str(64 << 10), '--tmpfs', p]
     args += [a for p, kind in mounts if kind == 'hide' for a in ('--remount-ro', p)]
+    args += ['--remount-ro', '/']   # the new root itself (and the directories made in it) read-only: writable are the run directory and the private tmpfs
     args += ['--chdir', str(work)]
     if uid is not None:
         args += [shutil.which('setpriv') or '/usr/bin/setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups',

@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
                      ppo_policy_loss, reference_policy_loss, shaped_rewards, soft_advantages, soft_target_stats, token_logprobs, token_targets, trust_region_coef)
-from .models import Agent, load_model
+from .models import PRECISIONS, Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
-from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, set_malloc_mmap_threshold
+from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, read_run_header, set_malloc_mmap_threshold
 
 # %% auto #0
 __all__ = ['RLConfig', 'ETPOConfig', 'make_optimizer', 'RLTrainer', 'ETPOTrainer', 'evaluate']
@@ -59,6 +59,7 @@ class RLConfig:
     gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
     share_prefix: bool = True       # scoring and updates compute the rows' common prompt prefix once per pass (rollout: `split_prefix`); generation: `sampling.share_prefix`
     fold_adapters: bool = True      # generation and scoring run π and Q̄ with the LoRA product folded into the weights (models: `Agent.folded`)
+    precision: str = 'auto'          # base weights and passes: 'auto' (bf16 on a GPU and on a CPU with native bf16, else fp32), 'bf16', 'fp32' (models: `precision_dtype`); used when the trainer loads the model
     score_from_generation: bool = True # scoring takes π's logits from generation instead of a π pass (rollout: `collect(keep_logits=True)`); holds (B, T, V) floats until scored
 
     PRESETS: ClassVar[dict[str, dict]] = {   # 'main' is always the field defaults; subclasses add their own fields to 'paper'
@@ -68,7 +69,8 @@ class RLConfig:
         "(condition, message) pairs that `__post_init__` enforces; subclasses add theirs."
         return [(0 <= self.gamma <= 1, "gamma must be in [0, 1]"), (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"),
                 (self.n_envs >= 1, "n_envs must be >= 1"), (self.iterations >= 0, "iterations must be >= 0"),
-                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'")]
+                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'"),
+                (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}")]
 
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
@@ -158,7 +160,7 @@ class RLTrainer:
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
                                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         if isinstance(model, str):
-            model, tokenizer, _ = load_model(model, device=self.accelerator.device)
+            model, tokenizer, _ = load_model(model, device=self.accelerator.device, precision=config.precision)
         if tokenizer is None: raise ValueError("pass the tokenizer when `model` is a model object, not a name")
         self.tokenizer = tokenizer
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -221,11 +223,21 @@ class RLTrainer:
         torch.set_rng_state(s['rng']['torch']); np.random.set_state(s['rng']['numpy']); random.setstate(s['rng']['python'])
         self.shuffle.set_state(s['rng']['shuffle']); self.load_algorithm_state(s.get('algorithm', {}))
         if s['rng']['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['rng']['cuda'])
-        rows = [r for r in read_metrics(self.out) if r['iteration'] < self.iteration]
+        header = read_run_header(self.out)
+        rows = ([dict(header=header)] if header else []) + [r for r in read_metrics(self.out) if r['iteration'] < self.iteration]
         if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
         return True
 
     # --- logging -----------------------------------------------------------------------------------------------
+    def run_header(self) -> dict:
+        "The first line of metrics.jsonl: versions, device, processes, the config, and the environment's `run_info()` (data set, sandbox)."
+        import transformers, etpo
+        env = self.env.run_info() if hasattr(self.env, 'run_info') else {}
+        return dict(etpo=etpo.__version__, torch=torch.__version__, transformers=transformers.__version__, device=str(self.accelerator.device),
+                    processes=self.accelerator.num_processes,
+                    dtype=str(next(self.agent.model.parameters()).dtype), started=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+                    config=json.loads(json.dumps(asdict(self.config), default=str)), env=env)
+
     def log(self, m:dict):
         "Append one row to metrics.jsonl (one synced line) and TensorBoard; main process only, numbers averaged over processes."
         if self.accelerator.num_processes > 1:
@@ -287,7 +299,7 @@ class RLTrainer:
                 self.restore_last_good()
                 raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the weights were "
                                    f"restored from the last good state, {self.out / 'checkpoint.pt'} (resume=True continues). Likely causes: a learning rate too high "
-                                   f"(lr={self.config.learning_rate}), bf16 overflow (load the model in float32)"
+                                   f"(lr={self.config.learning_rate}), bf16 overflow (precision='fp32')"
                                    + (f", or β too small for the reward scale (beta={self.config.beta})" if hasattr(self.config, 'beta') else '')
                                    + "; raise max_nonfinite_steps to tolerate more.")
             return 0.0
@@ -329,7 +341,9 @@ class RLTrainer:
         if c.resume and self.load_checkpoint(): print(f"resumed from {self.out / 'checkpoint.pt'} at iteration {self.iteration}")
         else:
             self.iteration = 0
-            if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: None)
+            header = self.run_header()
+            if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.write(json.dumps(dict(header=header)) + '\n'))
+            if self.is_main and 'sandbox' in header['env']: print(f"sandbox: {header['env']['sandbox']}")
             self.obs, _ = self.env.reset(seed=c.seed)
             self.save_checkpoint()                  # the first last-good state (restore_last_good)
             self.accelerator.wait_for_everyone()

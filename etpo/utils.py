@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['atomic_write', 'append_jsonl', 'read_metrics', 'peak_memory_mb', 'set_malloc_mmap_threshold']
+__all__ = ['atomic_write', 'append_jsonl', 'read_metrics', 'read_run_header', 'peak_memory_mb', 'set_malloc_mmap_threshold']
 
 # %% ../nbs/09_utils.ipynb #567b9926
 def atomic_write(path:str|Path, write, mode:str='w'):
@@ -36,15 +36,22 @@ def append_jsonl(path:str|Path, row:dict):
             f.seek(0, os.SEEK_END)
         f.write((b'\n' if torn else b'') + (json.dumps(row) + '\n').encode()); f.flush(); os.fsync(f.fileno())
 
-def read_metrics(output_dir:str|Path) -> list[dict]:
-    "The rows of `output_dir/metrics.jsonl` (empty if none); a line that does not parse (torn by a crash) is skipped with a warning."
-    p = Path(output_dir) / 'metrics.jsonl'
+def _jsonl_rows(p:Path) -> list[dict]:
     rows = []
     for n, line in enumerate(p.read_text().splitlines() if p.exists() else [], 1):
         if not line.strip(): continue
         try: rows.append(json.loads(line))
         except json.JSONDecodeError: warnings.warn(f"{p}: line {n} is not JSON (torn by a crash?); skipped")
     return rows
+
+def read_metrics(output_dir:str|Path) -> list[dict]:
+    "The iteration rows of `output_dir/metrics.jsonl` (empty if none; the run header is left out); a line that does not parse (torn by a crash) is skipped with a warning."
+    return [r for r in _jsonl_rows(Path(output_dir) / 'metrics.jsonl') if 'header' not in r]
+
+def read_run_header(output_dir:str|Path) -> dict|None:
+    "The run header of `output_dir/metrics.jsonl` (its first line, `{'header': {...}}`: versions, device, config, environment, sandbox), None if it has none."
+    rows = _jsonl_rows(Path(output_dir) / 'metrics.jsonl')
+    return rows[0]['header'] if rows and 'header' in rows[0] else None
 
 # %% ../nbs/09_utils.ipynb #a4397da5
 def peak_memory_mb() -> float:

