@@ -1,9 +1,11 @@
-"""Peak resident memory and phase times of one ETPO iteration on the CPU, with and without the trainer's malloc setting.
+"""Peak resident memory and phase times of one ETPO iteration on the CPU: bf16 against fp32, with and without the kept logits.
 
 Each setting runs in a fresh process (the resident high-water mark only grows): one iteration of the main job's
-defaults (4 environments x 2 steps on tic_tac_toe, minibatch 4, AdamW, residual critic, lambda-returns).
+defaults (4 environments x 2 steps on tic_tac_toe, minibatch 4, AdamW, residual critic, lambda-returns). The kept
+logits are pi's from generation (`score_from_generation`) and rho's from scoring (`update_from_scoring`): B*T*V
+floats each, in the model's dtype, held between phases.
 
-    python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, about 4 minutes per setting
+    python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, 2-4 minutes per setting
     python bench/memory_cpu.py --model tiny-random-llama
 """
 import argparse
@@ -14,10 +16,13 @@ import sys
 import tempfile
 import time
 
+NO_KEPT = {"score_from_generation": False, "update_from_scoring": False}
 SETTINGS = {  # name: ETPOConfig overrides
-    "default (malloc mmap threshold 1 MiB)": {},
-    "glibc default malloc (malloc_mmap_threshold=None)": {"malloc_mmap_threshold": None},
-    "default + gradient_checkpointing": {"gradient_checkpointing": True},
+    "default: bf16 (precision auto), logits kept": {},
+    "bf16, no logits kept": NO_KEPT,
+    "fp32, logits kept": {"precision": "fp32"},
+    "fp32, no logits kept": {"precision": "fp32", **NO_KEPT},
+    "bf16, glibc default malloc (malloc_mmap_threshold=None)": {"malloc_mmap_threshold": None},
 }
 
 
@@ -38,7 +43,7 @@ def child(model: str, overrides: dict):
             return out
         return g
 
-    llm, tok, spec = load_model(model, device="cpu")
+    llm, tok, spec = load_model(model, device="cpu", precision=overrides.get("precision", "auto"))
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=1, n_envs=4, env_steps_per_update=2, lr=1e-5, polyak=0.9, critic_form="residual", td_lambda=1.0,
                        optimizer="adamw", minibatch_size=4, sampling=SamplingConfig(max_new_tokens=192), output_dir=tempfile.mkdtemp(prefix="etpo-memory-"),

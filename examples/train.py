@@ -76,7 +76,7 @@ def main():
                               generation_batch_size=args.generation_batch_size)
     overrides = {k: v for k, v in vars(args).items() if k in names and k != 'output_dir' and v is not None}
     cfg = cfg_cls.preset(args.preset, sampling=sampling, output_dir=args.output_dir, time_budget_s=args.time_budget, **overrides)
-    model, tok, spec = load_model(args.model)
+    model, tok, spec = load_model(args.model, precision=cfg.precision)
     venv = VectorDataScienceEnv.make(args.dataset, n=cfg.n_envs, prompt_style=args.prompt_style or spec.prompt_style,
                                      max_steps=args.max_steps, timeout=args.timeout, data_dir=args.data_dir,
                                      limits=Limits(isolate=not args.no_isolate))
