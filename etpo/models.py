@@ -192,7 +192,7 @@ ROLES = ('policy', 'reference', 'critic', 'target_critic')
 
 def prefix_cache(model:nn.Module, prefix:torch.Tensor, n_rows:int):
     "The KV cache (transformers `DynamicCache`) of `prefix` (1, L0) under `model`, repeated for `n_rows` rows that continue it; differentiable when gradients are on."
-    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).cache
     cache.batch_repeat_interleave(n_rows)
     return cache
 
@@ -324,7 +324,7 @@ class Agent(nn.Module):
         with self.as_role(role) as m:
             cache = None if prefix is None else prefix_cache(m, prefix, input_ids.shape[0])
             return m(input_ids=input_ids, attention_mask=full_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
-                     output_hidden_states=hidden, past_key_values=cache, use_cache=cache is not None)
+                     output_hidden_states=hidden, cache=cache, use_cache=cache is not None)
 
     def logits(self, role:str, input_ids, attention_mask, logits_to_keep:int=0, prefix=None) -> torch.Tensor:
         "Logits of `role`, (B, L, V) or the last `logits_to_keep` positions (`prefix`: see `forward_role`)."

@@ -81,7 +81,7 @@ def generate(agent:Agent, tokenizer, prompts:list[str], sampling:SamplingConfig|
             ids, am = torch.cat([prefix.expand(len(prompts), -1), ids], 1), torch.cat([torch.ones_like(prefix).expand(len(prompts), -1), am], 1)
         P = ids.shape[1]
         stops = StoppingCriteriaList([BodyEnd(tokenizer, P)] if sampling.stop_at_body_end else [])
-        out = m.generate(input_ids=ids, attention_mask=am, past_key_values=cache, **sampling.generate_kwargs(), stopping_criteria=stops,
+        out = m.generate(input_ids=ids, attention_mask=am, cache=cache, **sampling.generate_kwargs(), stopping_criteria=stops,
                          pad_token_id=tokenizer.pad_token_id, eos_token_id=eos, output_logits=return_logits, return_dict_in_generate=return_logits)
     seqs = out.sequences if return_logits else out
     eos_ids = {eos} if isinstance(eos, int) else set(eos or [])

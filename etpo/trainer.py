@@ -357,6 +357,9 @@ class RLTrainer:
             while self.iteration < c.iterations:
                 m = self.run_iteration()
                 bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.3f}")
+                if self.is_main:   # one line per iteration: what `papermill --log-output` and a log file show
+                    tqdm.write(f"iteration {m['iteration']}: reward {m['reward_mean']:.3f}, success {m['success_rate']:.2f}, "
+                               f"KL {m['kl']:.4f}, {m['seconds']:.0f} s, peak memory {m['peak_memory_mb'] / 1024:.1f} GiB")
                 if c.time_budget_s is not None and time.monotonic() - t0 >= c.time_budget_s:
                     if self.is_main: print(f"time budget of {c.time_budget_s:.0f} s reached after iteration {self.iteration}")
                     break

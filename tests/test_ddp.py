@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from etpo.utils import read_metrics, read_run_header
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,5 +23,7 @@ def test_two_processes_stay_in_sync(tmp_path):
     for k in w0: torch.testing.assert_close(w0[k], w1[k], rtol=0, atol=1e-6, msg=k)
     moved = [k for k in w0 if "lora_B" in k and ".policy." in k and w0[k].abs().sum() > 0]
     assert moved, "the policy adapter did not train"
-    rows = [json.loads(l) for l in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    rows = read_metrics(tmp_path / "out")
     assert [row["iteration"] for row in rows] == [0, 1]
+    header = read_run_header(tmp_path / "out")
+    assert header["processes"] == 2 and header["env"]["isolated"], header

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from etpo.utils import read_metrics, read_run_header
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,8 +23,11 @@ def test_papermill_smoke_run(tmp_path, where):
            "-p", "timeout", "30", "-p", "output_dir", out_dir]
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    rows = [json.loads(l) for l in (tmp_path / "smoke" / "metrics.jsonl").read_text().splitlines()]
+    rows = read_metrics(tmp_path / "smoke")
     assert [row["iteration"] for row in rows] == [0, 1]
+    header = read_run_header(tmp_path / "smoke")   # the run header: what ran, how, and the sandbox
+    assert header["config"]["iterations"] == 2 and header["env"]["dataset"] == "tic_tac_toe" and header["env"]["isolated"], header
+    assert "iteration 1: reward" in r.stdout + r.stderr or "iteration 1: reward" in (tmp_path / "out.ipynb").read_text()
     for row in rows:
         for k, v in row.items():
             assert isinstance(v, (int, float)) and math.isfinite(v), (k, v)
