@@ -21,8 +21,6 @@ SETTINGS = {  # name: ETPOConfig overrides
     "default: bf16 (precision auto), logits kept": {},
     "bf16, no logits kept": NO_KEPT,
     "fp32, logits kept": {"precision": "fp32"},
-    "fp32, no logits kept": {"precision": "fp32", **NO_KEPT},
-    "bf16, glibc default malloc (malloc_mmap_threshold=None)": {"malloc_mmap_threshold": None},
 }
 
 

@@ -2,6 +2,7 @@
 next states), in the backward passes and in the loss functions, for the ETPO defaults.
 
     python bench/profile_iteration.py                 # qwen2.5-coder-0.5b, 1 iteration, about 3 minutes on 2 cores
+    python bench/profile_iteration.py --precision fp32   # the same in float32
     python bench/profile_iteration.py --model tiny-random-llama
 """
 import argparse
@@ -22,6 +23,7 @@ def main():
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--iterations", type=int, default=1)
     ap.add_argument("--max-new-tokens", type=int, default=192)
+    ap.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     args = ap.parse_args()
     import torch
     secs, tokens = collections.defaultdict(float), collections.Counter()
@@ -45,7 +47,7 @@ def main():
     for n in ("soft_value", "policy_stats", "soft_target_stats", "critic_drift", "conservative_penalty"):
         for mod in (T, R):
             if hasattr(mod, n): setattr(mod, n, timed(f"loss function: {n}", getattr(L, n)))
-    llm, tok, spec = load_model(args.model, device="cpu")
+    llm, tok, spec = load_model(args.model, device="cpu", precision=args.precision)
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=args.iterations, sampling=SamplingConfig(max_new_tokens=args.max_new_tokens),
                        output_dir=tempfile.mkdtemp(prefix="etpo-profile-"), progress_bar=False, tensorboard=False, seed=0)
@@ -53,7 +55,7 @@ def main():
     tr.score, tr.update = timed("phase: score", tr.score), timed("phase: update", tr.update)
     t0 = time.perf_counter(); rows = tr.train(); total = time.perf_counter() - t0
     venv.close()
-    print(f"One ETPO iteration on the CPU ({args.model}, 4 environments x 2 steps, {args.max_new_tokens} new tokens, "
+    print(f"One ETPO iteration on the CPU ({args.model}, {next(llm.parameters()).dtype}, 4 environments x 2 steps, {args.max_new_tokens} new tokens, "
           f"{args.iterations} iteration(s), {sum(r['action_tokens'] for r in rows) * 8:.0f} action tokens): {total:.1f} s\n")
     print("| what | seconds | tokens through it |\n|---|---|---|")
     for k in sorted(secs, key=lambda k: -secs[k]):

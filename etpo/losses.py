@@ -375,7 +375,7 @@ def ppo_policy_loss(logp:Tensor,       # (B, T) log π of the taken tokens under
                     mask:Tensor,       # (B, T) real action tokens
                     clip_range:float=0.2, # ε of the clipped surrogate
                    ) -> Tensor:
-    "PPO clipped surrogate, −min(ρ_t A, clip(ρ_t, 1−ε, 1+ε) A), masked mean. Scalar float32 (Schulman et al. 2017, eq. 7)."
+    "PPO clipped surrogate, −min(r_t A, clip(r_t, 1−ε, 1+ε) A) with the ratio r_t = π(w^t)/π_old(w^t) (ρ is the reference policy), masked mean. Scalar float32 (Schulman et al. 2017, eq. 7)."
     ratio = torch.exp(logp.float() - old_logp.float().detach())
     adv = advantages.float().detach()
     return masked_mean(-torch.minimum(ratio * adv, ratio.clamp(1 - clip_range, 1 + clip_range) * adv), mask)

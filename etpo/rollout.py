@@ -118,7 +118,9 @@ def split_prefix(prompt_ids:list[list[int]], action_ids:list[list[int]]|None, pa
 # %% ../nbs/06_rollout.ipynb #4873cd05
 @dataclass
 class Rollout:
-    "A batch of B transitions. Per token only scalars: ids, mask, V_j, log π, log ρ, KL, entropy (and PPO values); with a support of k tokens, k ids and k log π_old more."
+    """A batch of B transitions. Per token: ids, mask and scalars (V_j, log π, log ρ, KL, entropy, PPO values); with a
+    support of k tokens, k ids and k log π_old more. Between phases, where the fast paths keep them, π's or ρ's logits
+    (T_b, V) per row (`policy_logits`, `reference_logits`), dropped once used."""
     prompt_ids: list[list[int]]       # B prompts' token ids
     action_ids: torch.Tensor          # (B, T) int64, right-padded
     mask: torch.Tensor                # (B, T) bool: real action tokens
@@ -146,9 +148,10 @@ class Rollout:
     def __len__(self): return len(self.prompt_ids)
 
     def per_token_bytes(self) -> float:
-        "Bytes the buffer keeps per real action token (all per-token tensors, padding included)."
+        "Bytes the buffer keeps per real action token: every per-token tensor (padding included), and the kept logits while it holds them."
         per_tok = [getattr(self, f.name) for f in fields(self)]
         per_tok = [t for t in per_tok if isinstance(t, torch.Tensor) and t.ndim >= 2]
+        per_tok += [t for kept in (self.policy_logits, self.reference_logits) if kept for t in kept]
         return sum(t.numel() * t.element_size() for t in per_tok) / max(int(self.mask.sum()), 1)
 
     @staticmethod
