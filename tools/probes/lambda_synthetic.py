@@ -1,7 +1,7 @@
 """ETPO with one-step token targets (λ = 0, the paper) against λ-returns inside an action, on the synthetic task.
 
-    python tools/lambda_synthetic.py                       # λ = 0 and 1, 12-token actions, 60 iterations (~5 min, 2 cores)
-    python tools/lambda_synthetic.py --lams 0 0.5 1 --tokens 4
+    python tools/probes/lambda_synthetic.py                       # λ = 0 and 1, 12-token actions, 60 iterations (~5 min, 2 cores)
+    python tools/probes/lambda_synthetic.py --lams 0 0.5 1 --tokens 4
 
 The task is `TargetTokensEnv`: a random-init tiny Llama earns the fraction of its action's tokens that fall in a
 target set (64 of 512 ids), so every token matters and the reward arrives only after the last one. With one-step
