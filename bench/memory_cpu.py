@@ -20,7 +20,6 @@ NO_KEPT = {"score_from_generation": False, "update_from_scoring": False}
 SETTINGS = {  # name: ETPOConfig overrides
     "default: bf16 (precision auto), logits kept": {},
     "bf16, no logits kept": NO_KEPT,
-    "fp32, logits kept": {"precision": "fp32"},
 }
 
 
