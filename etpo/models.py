@@ -297,9 +297,9 @@ class Agent(nn.Module):
                     swapped.append((mod, base, base.weight))
                     w, A, B = base.weight, mod.lora_A[role].weight, mod.lora_B[role].weight
                     if mod.use_dora.get(role) or getattr(mod, 'fan_in_fan_out', False) or w.shape != (B.shape[0], A.shape[1]):
-                        folded = w + mod.get_delta_weight(role).to(w.dtype)
-                    else: folded = torch.addmm(w, B.to(w.dtype), A.to(w.dtype), alpha=mod.scaling[role])
-                    base.weight = nn.Parameter(folded, requires_grad=False)
+                        adapted = w + mod.get_delta_weight(role).to(w.dtype)
+                    else: adapted = torch.addmm(w, B.to(w.dtype), A.to(w.dtype), alpha=mod.scaling[role])
+                    base.weight = nn.Parameter(adapted, requires_grad=False)
                     mod.enable_adapters(False)
             yield self.model
         finally:

