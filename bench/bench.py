@@ -61,7 +61,7 @@ def buffer_bytes(model_name, tmp):
     model, tok, _ = load_model(model_name, device="cpu")
     env = TargetTokensEnv(tok, list(range(100, 164)), n_envs=4)
     from etpo.rollout import SamplingConfig
-    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), tensorboard=False, progress_bar=False, optimizer="adamw", support_k=None, cql_alpha=0.0,
+    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), report_to='none', progress_bar=False, optimizer="adamw", support_k=None, cql_alpha=0.0,
                                 sampling=SamplingConfig(max_new_tokens=16, stop_at_body_end=False)), model, env, tok)
     tr.obs, _ = env.reset()
     r, _ = tr.collect()
@@ -72,7 +72,7 @@ def update_ratio(model_name, B, P, T, tmp, repeats):
     "(t_update, t_sft, t_forward, ratio): ETPO update + target forward vs a supervised fwd+bwd of the policy, same tokens; t_forward: one no-grad forward."
     model, tok, _ = load_model(model_name, device="cpu")
     env = TargetTokensEnv(tok, [1], n_envs=B)
-    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), tensorboard=False, progress_bar=False, optimizer="adamw", lora_r=16, support_k=None, cql_alpha=0.0, diagnostics=False,
+    tr = ETPOTrainer(ETPOConfig(output_dir=str(tmp), report_to='none', progress_bar=False, optimizer="adamw", lora_r=16, support_k=None, cql_alpha=0.0, diagnostics=False,
                                 minibatch_size=B, update_epochs=1, critic_form="logits"), model, env, tok)
     r = fake_rollout(B, P, T, len(tok), tr.pad_id)
     _, ids, am, acts, m = tr.batch(r, list(range(B)))   # random prompts: no shared prefix

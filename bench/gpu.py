@@ -89,7 +89,7 @@ def main():
     with torch.device(device): model = LlamaForCausalLM(cfg)   # random init, directly on the device in its dtype
     torch.set_default_dtype(default)
     P, T = args.prompt, args.action
-    tr = ETPOTrainer(ETPOConfig(output_dir=tempfile.mkdtemp(prefix="etpo-gpu-"), tensorboard=False, progress_bar=False, optimizer="adamw",
+    tr = ETPOTrainer(ETPOConfig(output_dir=tempfile.mkdtemp(prefix="etpo-gpu-"), report_to='none', progress_bar=False, optimizer="adamw",
                                 minibatch_size=max(int(b) for b in args.batch.split(",")), critic_form="residual", td_lambda=1.0,
                                 gradient_checkpointing=args.gradient_checkpointing),
                      model, TargetTokensEnv(tok, [1], n_envs=1), tok)
@@ -113,7 +113,7 @@ def main():
         Pt = len(r.prompt_ids[0])
         row = dict(batch=B, prompt=Pt, action=T)
         for path, fast in (("previous", False), ("fast", True)):
-            a.fold_adapters = tr.config.share_prefix = fast
+            a.fold_adapters = tr.config.sampling.share_prefix = fast
             sampling = SamplingConfig(max_new_tokens=T, stop_at_body_end=False, share_prefix=fast)
             if device.type == "cuda": torch.cuda.reset_peak_memory_stats()
             n_tok = []
@@ -129,7 +129,7 @@ def main():
                              peak_memory_gib=torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan"))
         row["generation_floor_tokens_per_s"] = B / (weight_bytes / bandwidth)
         figs.append(row)
-    a.fold_adapters = tr.config.share_prefix = True
+    a.fold_adapters = tr.config.sampling.share_prefix = True
     dev_name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
     print(f"ETPO on {dev_name}, {'tiny' if args.tiny else 'codellama-7b config, random init'}, LoRA, gradient checkpointing "
           f"{args.gradient_checkpointing}; one shared prompt per batch; copy bandwidth {bandwidth / 1e9:.0f} GB/s, dense "

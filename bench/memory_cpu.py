@@ -44,7 +44,7 @@ def child(model: str, overrides: dict):
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=1, n_envs=4, env_steps_per_update=2, lr=1e-5, polyak=0.9, critic_form="residual", td_lambda=1.0,
                        optimizer="adamw", minibatch_size=4, sampling=SamplingConfig(max_new_tokens=192), output_dir=tempfile.mkdtemp(prefix="etpo-memory-"),
-                       progress_bar=False, tensorboard=False, seed=0, **overrides)
+                       progress_bar=False, report_to='none', seed=0, **overrides)
     tr = T.ETPOTrainer(cfg, llm, venv, tok)
     T.collect = timed("rollout (generate + env)", T.collect)
     T.score_rollout = timed("score_rollout", T.score_rollout)

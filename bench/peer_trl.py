@@ -75,7 +75,7 @@ def run_etpo(model, tok, prompt, B, T, iterations, tmp):
     from etpo.env import TargetTokensEnv
     env = TargetTokensEnv(tok, list(range(100, 164)), n_envs=B, prompt=prompt)
     cfg = PPOConfig(mode="full", iterations=iterations, n_envs=B, env_steps_per_update=1, minibatch_size=B, update_epochs=1,
-                    optimizer="adamw", lr=1e-5, output_dir=str(tmp), tensorboard=False, progress_bar=False, seed=0,
+                    optimizer="adamw", lr=1e-5, output_dir=str(tmp), report_to='none', progress_bar=False, seed=0,
                     sampling=SamplingConfig(max_new_tokens=T, sample_from_policy=True, stop_at_body_end=False))
     rows = PPOTrainer(cfg, model, env, tok).train()
     return [r["seconds"] for r in rows], statistics.mean(r["action_tokens"] for r in rows)

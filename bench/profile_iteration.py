@@ -50,7 +50,7 @@ def main():
     llm, tok, spec = load_model(args.model, device="cpu", precision=args.precision)
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=args.iterations, sampling=SamplingConfig(max_new_tokens=args.max_new_tokens),
-                       output_dir=tempfile.mkdtemp(prefix="etpo-profile-"), progress_bar=False, tensorboard=False, seed=0)
+                       output_dir=tempfile.mkdtemp(prefix="etpo-profile-"), progress_bar=False, report_to='none', seed=0)
     tr = T.ETPOTrainer(cfg, llm, venv, tok)
     tr.score, tr.update = timed("phase: score", tr.score), timed("phase: update", tr.update)
     t0 = time.perf_counter(); rows = tr.train(); total = time.perf_counter() - t0

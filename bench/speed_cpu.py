@@ -37,15 +37,15 @@ import time
 
 FP32 = dict(precision="fp32")
 SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
-    "previous": (dict(fold_adapters=False, share_prefix=False, score_from_generation=False, update_from_scoring=False, **FP32),
+    "previous": (dict(fold_adapters=False, score_from_generation=False, update_from_scoring=False, **FP32),
                  dict(share_prefix=False, small_batch_linear=False)),
-    "folded + shared prefix": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False, **FP32),
+    "folded + shared prefix": (dict(fold_adapters=True, score_from_generation=False, update_from_scoring=False, **FP32),
                                dict(share_prefix=True, small_batch_linear=False)),
-    "+ small-batch products": (dict(fold_adapters=True, share_prefix=True, score_from_generation=False, update_from_scoring=False, **FP32),
+    "+ small-batch products": (dict(fold_adapters=True, score_from_generation=False, update_from_scoring=False, **FP32),
                                dict(share_prefix=True, small_batch_linear=True)),
-    "+ logits kept: pi's from generation, rho's from scoring": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True, **FP32),
+    "+ logits kept: pi's from generation, rho's from scoring": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, **FP32),
                                                                 dict(share_prefix=True, small_batch_linear=True)),
-    "+ bf16: precision auto (default)": (dict(fold_adapters=True, share_prefix=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
+    "+ bf16: precision auto (default)": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
                                          dict(share_prefix=True, small_batch_linear=True)),
 }
 COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]
@@ -70,7 +70,7 @@ def child(model: str, iterations: int, overrides: dict, sampling: dict):
     llm, tok, spec = load_model(model, device="cpu", precision=overrides.get("precision", "auto"))
     venv = VectorDataScienceEnv.make("tic_tac_toe", n=4, prompt_style=spec.prompt_style, timeout=60)
     cfg = T.ETPOConfig(iterations=iterations, sampling=SamplingConfig(max_new_tokens=192, **sampling),
-                       output_dir=tempfile.mkdtemp(prefix="etpo-speed-"), progress_bar=False, tensorboard=False, seed=0, **overrides)
+                       output_dir=tempfile.mkdtemp(prefix="etpo-speed-"), progress_bar=False, report_to='none', seed=0, **overrides)
     tr = T.ETPOTrainer(cfg, llm, venv, tok)
     T.collect = timed("rollout: generate + env", T.collect, record=True)
     tr.score = timed("score", tr.score)

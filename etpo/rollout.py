@@ -15,7 +15,9 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .losses import on_support, policy_stats, soft_value, support_indices, token_logprobs
-from .models import Agent, prefix_cache, small_batch_linear
+from .models import Agent, prefix_cache
+from .speed import small_batch_linear
+from .utils import option
 
 # %% auto #0
 __all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'split_prefix', 'Rollout', 'score_rollout', 'collect']
@@ -23,15 +25,21 @@ __all__ = ['SamplingConfig', 'BodyEnd', 'generate', 'make_batch', 'split_prefix'
 # %% ../nbs/06_rollout.ipynb #eb23545f
 @dataclass
 class SamplingConfig:
-    "How the policy samples actions."
-    max_new_tokens: int = 256       # the paper: 256
-    top_k: int = 50                 # the paper: 50
-    temperature: float = 0.5        # the paper: 0.5
-    sample_from_policy: bool = False  # True: sample from π itself (top_k off, temperature 1), as the targets assume
-    stop_at_body_end: bool = True   # completion prompts: stop once a line starts at column 0 (the body ended)
-    generation_batch_size: int|None = None  # prompts per `generate` call (GPU memory); None: all environments at once
-    share_prefix: bool = True       # prefill the prompts' common token prefix once and share its KV cache (`split_prefix`)
-    small_batch_linear: bool = True # CPU: each decoding step's products in the faster orientation, equal to float rounding (models: `small_batch_linear`)
+    "How the policy samples actions. Raises ValueError for a bad value."
+    max_new_tokens: int = option(192, 'tokens per action at most (main: 192; paper: 256, the paper preset)', 'rollout')
+    top_k: int = option(50, 'sample among the k most likely tokens (paper: 50)', 'rollout')
+    temperature: float = option(0.5, 'sampling temperature (paper: 0.5)', 'rollout')
+    sample_from_policy: bool = option(False, 'sample from π itself (top_k off, temperature 1), as the targets assume', 'rollout')
+    stop_at_body_end: bool = option(True, 'completion prompts: stop once a line starts at column 0 (the body ended)', 'rollout')
+    generation_batch_size: int|None = option(None, 'prompts per generate call (GPU memory); None: all environments at once', 'speed')
+    share_prefix: bool = option(True, "the prompts' common token prefix computed once per pass, in generation, scoring and the update (split_prefix)", 'speed')
+    small_batch_linear: bool = option(True, "CPU: each decoding step's products in the faster orientation, equal to float rounding (speed: small_batch_linear)", 'speed')
+
+    def __post_init__(self):
+        for ok, msg in [(self.max_new_tokens >= 1, "max_new_tokens must be >= 1"), (self.top_k >= 0, "top_k must be >= 0"),
+                        (self.temperature > 0, "temperature must be > 0"),
+                        (self.generation_batch_size is None or self.generation_batch_size >= 1, "generation_batch_size must be None or >= 1")]:
+            if not ok: raise ValueError(f"SamplingConfig: {msg}")
 
     def generate_kwargs(self) -> dict:
         "Keyword arguments for `generate`; every sampling knob is set so the model's own generation_config cannot change it."

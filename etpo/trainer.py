@@ -6,135 +6,27 @@ Docs: https://etpo-rl.github.io/etpo/trainer.html.md"""
 
 # %% ../nbs/07_trainer.ipynb #1c92f721
 from __future__ import annotations
-import json, math, os, random, time
-from dataclasses import asdict, dataclass, field
+import math, time
+from dataclasses import asdict
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .config import ETPOConfig, RLConfig
+from .env import check_env
+from .export import export_policy
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
                      ppo_policy_loss, reference_policy_loss, shaped_rewards, soft_advantages, soft_target_stats, token_logprobs, token_targets, trust_region_coef)
-from .export import export_policy
-from .models import PRECISIONS, Agent, load_model
+from .models import Agent, load_model
+from .records import (BestPrograms, CheckpointFile, RunLog, adapter_state, load_adapter_state, mean_over_processes, nonfinite_weights,
+                          rng_state, run_header, set_rng_state)
 from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_prefix
-from .utils import append_jsonl, atomic_write, peak_memory_mb, read_metrics, read_run_header, set_malloc_mmap_threshold
+from .utils import peak_memory_mb, read_metrics, set_malloc_mmap_threshold
 
 # %% auto #0
-__all__ = ['RLConfig', 'ETPOConfig', 'make_optimizer', 'RLTrainer', 'ETPOTrainer', 'evaluate']
-
-# %% ../nbs/07_trainer.ipynb #e4facba5
-@dataclass
-class RLConfig:
-    "What ETPO and PPO-KL share: rollout, optimisation, adapters and run settings. Defaults: the main job's (measured; README, Results)."
-    gamma: float = 0.99             # discount between actions γ (paper)
-    grad_clip: float = 10.0         # max gradient norm (paper)
-    n_envs: int = 4                 # rollout environments (paper: 8)
-    env_steps_per_update: int = 2   # environment steps collected per update (paper)
-    optimizer: str = 'adamw'        # "adamw" (torch) or "lion" (paper; lion-pytorch)
-    lr: float|None = 1e-5           # learning rate; None: lr_lora or lr_full by mode
-    lr_lora: float = 2e-5           # LoRA learning rate when lr is None (the paper's Lion wants ~3-10x less than AdamW)
-    lr_full: float = 1e-6           # full fine-tuning learning rate when lr is None
-    weight_decay: float = 0.0
-    minibatch_size: int = 4         # transitions per gradient step (paper: 8)
-    update_epochs: int = 1          # passes over each batch of transitions
-    clip_range: float = 0.2         # ε of the clipped surrogate (losses: ppo_policy_loss): PPO-KL's and ETPO's sampled step's trust region
-    whiten_advantages: bool = True  # advantages (PPO-KL) or soft advantages (ETPO, sampled step) normalised over the batch's tokens
-    mode: str = 'lora'              # "lora" (one base, adapters) or "full" (separate copies)
-    lora_r: int = 16
-    lora_alpha: int = 32
-    max_nonfinite_steps: int = 10   # optimizer steps in a row skipped for a non-finite loss or gradient before the run stops
-    time_budget_s: float|None = None # stop after the iteration that crosses this many seconds of training (None: no limit)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    iterations: int = 5
-    seed: int = 0
-    output_dir: str = 'runs/etpo'
-    resume: bool = False            # continue from output_dir/checkpoint.pt if it exists
-    forward_batch_size: int = 8     # rows per no-grad scoring forward
-    keep_best: int = 10             # best programs kept
-    tensorboard: bool = True        # log to output_dir/tb if tensorboard is installed
-    progress_bar: bool = True       # tqdm progress bar over iterations
-    malloc_mmap_threshold: int|None = 2**20 # CPU only: see `set_malloc_mmap_threshold`; None leaves malloc alone
-    gradient_checkpointing: bool = False # recompute layers in the backward: far less activation memory for ~1 extra forward per trained pass
-    share_prefix: bool = True       # scoring and updates compute the rows' common prompt prefix once per pass (rollout: `split_prefix`); generation: `sampling.share_prefix`
-    fold_adapters: bool = True      # generation and scoring run π and Q̄ with the LoRA product folded into the weights (models: `Agent.folded`)
-    precision: str = 'auto'          # base weights and passes: 'auto' (bf16 on a GPU and on a CPU with native bf16, else fp32), 'bf16', 'fp32' (models: `precision_dtype`); used when the trainer loads the model
-    score_from_generation: bool = True # scoring takes π's logits from generation instead of a π pass (rollout: `collect(keep_logits=True)`); holds (B, T, V) floats until scored
-
-    PRESETS: ClassVar[dict[str, dict]] = {   # 'main' is always the field defaults; subclasses add their own fields to 'paper'
-        'main': {}, 'paper': dict(n_envs=8, minibatch_size=8, optimizer='lion', lr=None, iterations=10)}
-
-    def checks(self) -> list[tuple[bool, str]]:
-        "(condition, message) pairs that `__post_init__` enforces; subclasses add theirs."
-        return [(0 <= self.gamma <= 1, "gamma must be in [0, 1]"), (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"),
-                (self.n_envs >= 1, "n_envs must be >= 1"), (self.iterations >= 0, "iterations must be >= 0"),
-                (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'"),
-                (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}")]
-
-    def __post_init__(self):
-        if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
-        for ok, msg in self.checks():
-            if not ok: raise ValueError(f"{type(self).__name__}: {msg}")
-
-    @property
-    def learning_rate(self) -> float: return self.lr or (self.lr_lora if self.mode == 'lora' else self.lr_full)
-
-    @classmethod
-    def preset(cls, name:str='main', **overrides):
-        "The named configuration (`PRESETS`: 'main', the field defaults and the main job's; 'paper') with `overrides` on top. Raises ValueError for an unknown name."
-        if name not in cls.PRESETS: raise ValueError(f"unknown preset {name!r}; choose one of {list(cls.PRESETS)}")
-        return cls(**{**cls.PRESETS[name], **overrides})
-
-    @classmethod
-    def paper(cls, **overrides):
-        "The paper's settings, taken literally (`preset('paper')`)."
-        return cls.preset('paper', **overrides)
-
-@dataclass
-class ETPOConfig(RLConfig):
-    "ETPO's own hyper-parameters on top of `RLConfig`. Defaults: the main job's (stabilisers on); `ETPOConfig.paper()`: the paper's."
-    beta: float = 0.01              # KL coefficient β (paper)
-    polyak: float = 0.9             # target critic Q̄ ← τ Q̄ + (1 − τ) Q (paper: 0.995)
-    huber_delta: float = 10.0       # critic Huber δ (paper)
-    policy_loss: str = 'etpo'       # "etpo" (the equations) or "reference" (the official code's uniform mean; see theory §8.1)
-    td_lambda: float = 1.0          # λ-returns inside an action (losses: token_targets); 0 is the paper's one-step target
-    critic_form: str = 'residual'   # "residual" (Q = critic − reference logits, Q ≡ 0 at start) or "logits" (paper)
-    support_k: int|None = 50        # stabiliser: soft update on ρ's top-k tokens (losses: support restriction); None or 0: whole vocabulary (paper)
-    cql_alpha: float = 1.0          # stabiliser: weight of the conservative critic penalty (losses); 0: off (paper)
-    anchor_coef: float = 0.0        # stabiliser: weight of the anchor of untaken Q on the support (losses; needs support_k); 0: off
-    anchor_to: str = 'target_critic' # what untaken Q is anchored to: "target_critic" (Q̄) or "soft_value" (V_j: zero advantage)
-    trust_region_eta: float = 1.0   # stabiliser: mirror-descent step η towards the soft target (losses; needs support_k); 1: off (paper)
-    reward_baseline: bool = False   # rewards shaped by a running mean reward b (losses: shaped_rewards): Q ≡ 0 means "average"; off: measured worse (the results page)
-    baseline_momentum: float = 0.9  # b ← m·b + (1 − m)·(the batch's mean reward); the first batch sets b
-    policy_estimator: str = 'sampled' # "sampled": the taken tokens' soft advantages (losses: soft_advantages; measured best, README); "expected": the sum over the support (paper)
-    update_from_scoring: bool = True # the update takes ρ's logits from scoring instead of a ρ pass per minibatch (rollout: `keep_reference`); holds (B, T, V) floats until updated
-    diagnostics: bool = True        # log soft-target statistics and the critic's drift (one extra critic forward per iteration)
-
-    PRESETS: ClassVar[dict[str, dict]] = {
-        'main': {},   # the field defaults: the main job's, stabilisers chosen by tools/probes/update_probe.py (the results page)
-        'paper': dict(**RLConfig.PRESETS['paper'], polyak=0.995, td_lambda=0.0, critic_form='logits', support_k=None, cql_alpha=0.0,
-                      policy_estimator='expected'),
-    }
-
-    def __post_init__(self):
-        if self.support_k == 0: self.support_k = None   # 0 switches the restriction off from a command line
-        super().__post_init__()
-
-    def checks(self):
-        return super().checks() + [
-            (self.beta > 0, "beta must be > 0"), (0 <= self.polyak < 1, "polyak must be in [0, 1)"),
-            (0 <= self.td_lambda <= 1, "td_lambda must be in [0, 1]"), (self.policy_loss in ('etpo', 'reference'), "policy_loss must be 'etpo' or 'reference'"),
-            (self.critic_form in ('logits', 'residual'), "critic_form must be 'logits' or 'residual'"),
-            (self.support_k is None or self.support_k >= 1, "support_k must be None or >= 1"), (self.cql_alpha >= 0, "cql_alpha must be >= 0"),
-            (self.anchor_coef >= 0, "anchor_coef must be >= 0"), (self.anchor_to in ('target_critic', 'soft_value'), "anchor_to must be 'target_critic' or 'soft_value'"),
-            (self.anchor_coef == 0 or self.support_k is not None, "anchor_coef > 0 needs support_k (Q̄ is kept on the support only)"),
-            (0 < self.trust_region_eta <= 1, "trust_region_eta must be in (0, 1]"),
-            (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"),
-            (self.policy_loss == 'etpo' or self.policy_estimator == 'expected', "policy_loss='reference' is a sum over tokens: it needs policy_estimator='expected'"),
-            (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
-            (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
+__all__ = ['make_optimizer', 'clipped_step', 'prepare_ddp', 'iteration_metrics', 'RLTrainer', 'ETPOTrainer', 'evaluate']
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
 def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.optim.Optimizer:
@@ -144,6 +36,32 @@ def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.
     except ImportError as e: raise ImportError("optimizer='lion' needs `pip install lion-pytorch` (or use optimizer='adamw')") from e
     return Lion(params, lr=lr, weight_decay=weight_decay)
 
+# %% ../nbs/07_trainer.ipynb #f1a2b3c4
+def clipped_step(loss:torch.Tensor, opt:torch.optim.Optimizer, params:list, accelerator, grad_clip:float) -> float:
+    """Backward (through `accelerator`, so DDP averages), clip the gradient norm of `params` to `grad_clip`, step.
+    Returns the norm before clipping; for a non-finite loss or norm it takes no step, zeroes the gradients and returns NaN."""
+    opt.zero_grad(set_to_none=True)
+    gn = torch.tensor(float('nan'))
+    if torch.isfinite(loss.detach()):
+        accelerator.backward(loss)
+        gn = accelerator.clip_grad_norm_(params, grad_clip)
+    if not torch.isfinite(gn): opt.zero_grad(set_to_none=True); return float('nan')
+    opt.step()
+    return float(gn)
+
+def prepare_ddp(agent:Agent, accelerator, seed:int):
+    "Under `accelerate launch` / torchrun: DDP over the trained adapters (rank 0's weights broadcast), and each process its own sampling seed (seed + rank)."
+    for p in agent.role_parameters('policy') + agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these
+    agent.attach_ddp(accelerator.prepare_model(agent))
+    agent.set_trainable(None)
+    torch.manual_seed(seed + accelerator.process_index)
+
+def iteration_metrics(r:Rollout) -> dict:
+    "What a rollout says about the policy: mean and max reward, success rate (actions without an error), KL to ρ and entropy per token (nats), action length, finished episodes, non-finite logits."
+    return dict(reward_mean=float(r.rewards.mean()), reward_max=float(r.rewards.max()), success_rate=float(np.mean([i.get('error') is None for i in r.infos])),
+                kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)), action_tokens=float(r.mask.sum(1).float().mean()),
+                episodes_done=int(r.dones.sum()), nonfinite_logits=r.nonfinite_logits)
+
 # %% ../nbs/07_trainer.ipynb #3e9494d7
 class RLTrainer:
     "What ETPO and PPO share: rollouts, metrics, best programs, atomic checkpoints and exact resume. Subclasses implement `update`."
@@ -152,10 +70,11 @@ class RLTrainer:
 
     def __init__(self, config:RLConfig,     # ETPOConfig or PPOConfig
                  model:str|torch.nn.Module|Agent,  # a registry name / path (loaded with `load_model`), a causal LM, or an Agent
-                 env,                              # a `VectorDataScienceEnv` (or anything with its reset/step lists)
+                 env,                              # a `VectorEnv`: `VectorDataScienceEnv`, `SingleTurnEnv` or your own (env page)
                  tokenizer=None,                   # needed unless `model` is a name
                 ):
         from accelerate import Accelerator, DistributedDataParallelKwargs
+        check_env(env)
         self.config, self.env = config, env
         if config.malloc_mmap_threshold and not torch.cuda.is_available(): set_malloc_mmap_threshold(config.malloc_mmap_threshold)
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available(),
@@ -171,96 +90,39 @@ class RLTrainer:
                                                                   gradient_checkpointing=config.gradient_checkpointing)
         self.agent.fold_adapters = config.fold_adapters
         self.is_main = self.accelerator.is_main_process
-        if self.accelerator.num_processes > 1:   # `accelerate launch`: DDP over the trained adapters, one rollout stream per process
-            for p in self.agent.role_parameters('policy') + self.agent.role_parameters('critic'): p.requires_grad_(True)   # DDP registers these
-            self.agent.attach_ddp(self.accelerator.prepare_model(self.agent))   # broadcasts rank 0's weights
-            self.agent.set_trainable(None)
-            torch.manual_seed(config.seed + self.accelerator.process_index)
-        lr = config.learning_rate
-        self.opt_policy = make_optimizer(self.agent.role_parameters('policy'), config.optimizer, lr, config.weight_decay)
-        self.opt_critic = make_optimizer(self.agent.role_parameters('critic'), config.optimizer, lr, config.weight_decay)
+        if self.accelerator.num_processes > 1: prepare_ddp(self.agent, self.accelerator, config.seed)
+        self.opt_policy = make_optimizer(self.agent.role_parameters('policy'), config.optimizer, config.lr, config.weight_decay)
+        self.opt_critic = make_optimizer(self.agent.role_parameters('critic'), config.optimizer, config.lr, config.weight_decay)
         self.out = Path(config.output_dir); self.out.mkdir(parents=True, exist_ok=True)
         self.shuffle = torch.Generator().manual_seed(config.seed)
-        self.iteration, self.obs, self.best = 0, None, []
+        self.iteration, self.obs, self.best = 0, None, BestPrograms(self.out / 'best_programs.json', config.keep_best, write=self.is_main)
         self.nonfinite_steps, self._nonfinite_run = 0, 0   # optimizer steps skipped for a non-finite loss or gradient
-        self.writer = None
+        self.checkpoint, self.runlog = CheckpointFile(self.out / 'checkpoint.pt'), RunLog(self.out, config.report_backends, enabled=self.is_main)
 
-    # --- checkpoints -------------------------------------------------------------------------------------------
+    # --- checkpoints and the log (records page) -----------------------------------------------------------------
     def state_dict(self) -> dict:
-        env_state = self.env.state_dict() if hasattr(self.env, 'state_dict') else None
-        return dict(iteration=self.iteration, agent=self.agent.adapter_state(), opt_policy=self.opt_policy.state_dict(),
-                    opt_critic=self.opt_critic.state_dict(), obs=self.obs, env=env_state, best=self.best,
-                    rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
-                             shuffle=self.shuffle.get_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None),
-                    config=asdict(self.config), algorithm=self.algorithm_state())
+        "Everything exact resume needs: iteration, adapters, optimizers, observations, environment, best programs, RNGs, config, the algorithm's state."
+        return dict(iteration=self.iteration, agent=adapter_state(self.agent), opt_policy=self.opt_policy.state_dict(), opt_critic=self.opt_critic.state_dict(),
+                    obs=self.obs, env=self.env.state_dict(), best=self.best.items, rng=rng_state(self.shuffle), config=asdict(self.config),
+                    algorithm=self.algorithm_state())
 
-    def algorithm_state(self) -> dict:
-        "What the algorithm itself carries between iterations (ETPO: the reward baseline); saved in checkpoints, restored on resume."
-        return {}
+    def algorithm_state(self) -> dict: return {}   # what the algorithm carries between iterations (ETPO: the reward baseline)
     def load_algorithm_state(self, state:dict): pass
 
     def save_checkpoint(self) -> bool:
-        "Write `checkpoint.pt` atomically (main process only). Never writes non-finite weights: then it keeps the last good file and returns False."
-        if not self.is_main: return True
-        if bad := self.agent.nonfinite_weights():
-            print(f"iteration {self.iteration}: non-finite weights ({bad[0]}, {len(bad)} tensors): checkpoint not written"); return False
-        state = self.state_dict()
-        atomic_write(self.out / 'checkpoint.pt', lambda f: torch.save(state, f), mode='wb')
-        return True
+        "Write `checkpoint.pt` (main process only; `CheckpointFile`: atomic, never with non-finite weights, then False)."
+        return self.checkpoint.save(self.state_dict(), self.agent) if self.is_main else True
 
-    def restore_last_good(self) -> dict|None:
-        "Load the weights and optimizer states of `checkpoint.pt` (written at the start of the run and after each good iteration), nothing else: the run goes on from where it is with the last good weights. Returns the checkpoint's state, None if there is none yet."
-        if not (self.out / 'checkpoint.pt').exists(): return None
-        s = torch.load(self.out / 'checkpoint.pt', weights_only=False)
-        self.agent.load_adapter_state(s['agent'])
-        self.opt_policy.load_state_dict(s['opt_policy']); self.opt_critic.load_state_dict(s['opt_critic'])
+    def restore_last_good(self, everything:bool=False) -> dict|None:
+        """Back to `checkpoint.pt` (written at the start and after each good iteration): the weights and optimizer states,
+        and with `everything` the iteration, observations, environment, best programs, RNGs (exact resume). Returns the
+        checkpoint's state, None if there is none yet."""
+        if (s := self.checkpoint.load()) is None: return None
+        load_adapter_state(self.agent, s['agent']); self.opt_policy.load_state_dict(s['opt_policy']); self.opt_critic.load_state_dict(s['opt_critic'])
+        if everything:
+            self.iteration, self.obs, self.best.items = s['iteration'], s['obs'], s['best']
+            self.env.load_state_dict(s['env']); set_rng_state(s['rng'], self.shuffle); self.load_algorithm_state(s.get('algorithm', {}))
         return s
-
-    def load_checkpoint(self) -> bool:
-        "Restore everything from `output_dir/checkpoint.pt` if it exists (weights, optimizers, iteration, environment, RNGs); drop metric rows newer than it. Returns whether it resumed."
-        if (s := self.restore_last_good()) is None: return False
-        self.iteration, self.obs, self.best = s['iteration'], s['obs'], s['best']
-        if s['env'] is not None and hasattr(self.env, 'load_state_dict'): self.env.load_state_dict(s['env'])
-        torch.set_rng_state(s['rng']['torch']); np.random.set_state(s['rng']['numpy']); random.setstate(s['rng']['python'])
-        self.shuffle.set_state(s['rng']['shuffle']); self.load_algorithm_state(s.get('algorithm', {}))
-        if s['rng']['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['rng']['cuda'])
-        header = read_run_header(self.out)
-        rows = ([dict(header=header)] if header else []) + [r for r in read_metrics(self.out) if r['iteration'] < self.iteration]
-        if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.writelines(json.dumps(r) + '\n' for r in rows))
-        return True
-
-    # --- logging -----------------------------------------------------------------------------------------------
-    def run_header(self) -> dict:
-        "The first line of metrics.jsonl: versions, device, processes, the config, and the environment's `run_info()` (data set, sandbox)."
-        import transformers, etpo
-        env = self.env.run_info() if hasattr(self.env, 'run_info') else {}
-        return dict(etpo=etpo.__version__, torch=torch.__version__, transformers=transformers.__version__, device=str(self.accelerator.device),
-                    processes=self.accelerator.num_processes,
-                    dtype=str(next(self.agent.model.parameters()).dtype), started=time.strftime('%Y-%m-%dT%H:%M:%S%z'),
-                    config=json.loads(json.dumps(asdict(self.config), default=str)), env=env)
-
-    def log(self, m:dict):
-        "Append one row to metrics.jsonl (one synced line) and TensorBoard; main process only, numbers averaged over processes."
-        if self.accelerator.num_processes > 1:
-            keys = [k for k, v in m.items() if isinstance(v, float)]
-            avg = self.accelerator.reduce(torch.tensor([m[k] for k in keys], device=self.accelerator.device), 'mean').tolist()
-            m = {**m, **dict(zip(keys, avg))}
-        if not self.is_main: return
-        append_jsonl(self.out / 'metrics.jsonl', m)
-        if self.writer is not None:
-            for k, v in m.items():
-                if isinstance(v, (int, float)) and k != 'iteration': self.writer.add_scalar(k, v, m['iteration'])
-            self.writer.flush()
-
-    def update_best(self, r:Rollout):
-        "Keep the `keep_best` best distinct programs (reward > −1) with their scores in best_programs.json."
-        seen = {b['program'] for b in self.best}
-        for rew, info in zip(r.rewards.tolist(), r.infos):
-            prog = info.get('program')
-            if prog and rew > -1 and prog not in seen:
-                self.best.append(dict(reward=rew, program=prog, scores=info.get('scores'), iteration=self.iteration)); seen.add(prog)
-        self.best = sorted(self.best, key=lambda b: -b['reward'])[:self.config.keep_best]
-        if self.is_main: atomic_write(self.out / 'best_programs.json', lambda f: json.dump(self.best, f, indent=1))
 
     # --- the loop ----------------------------------------------------------------------------------------------
     def collect(self) -> tuple[Rollout, dict]:
@@ -279,34 +141,24 @@ class RLTrainer:
             for s in range(0, n, self.config.minibatch_size): yield perm[s:s + self.config.minibatch_size]
 
     def batch(self, r:Rollout, idx:list[int]):
-        "`(prefix, input_ids, attention_mask, actions, mask)` of rows `idx` (`split_prefix`; prefix None unless `share_prefix`)."
+        "`(prefix, input_ids, attention_mask, actions, mask)` of rows `idx` (`split_prefix`; prefix None unless `sampling.share_prefix`)."
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in idx]
-        return split_prefix([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device, self.config.share_prefix)
+        return split_prefix([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device, self.config.sampling.share_prefix)
 
     def step_optimizer(self, loss, opt, role) -> float:
-        """Backward, clip to `grad_clip`, step; returns the gradient norm before clipping. A non-finite loss or gradient
-        norm skips the step (gradients zeroed, weights untouched), is counted in `nonfinite_steps` and returns 0.0; after
-        `max_nonfinite_steps` skips in a row RuntimeError names the likely causes and the knobs."""
-        opt.zero_grad(set_to_none=True)
-        gn = torch.tensor(float('nan'))
-        if torch.isfinite(loss.detach()):
-            self.accelerator.backward(loss)
-            gn = self.accelerator.clip_grad_norm_(self.agent.role_parameters(role), self.config.grad_clip)
-        if not torch.isfinite(gn):
-            opt.zero_grad(set_to_none=True)
-            self.nonfinite_steps += 1; self._nonfinite_run += 1
-            print(f"iteration {self.iteration}: non-finite {role} loss or gradient, optimizer step skipped")
-            if self._nonfinite_run >= self.config.max_nonfinite_steps:
-                self.restore_last_good()
-                raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the weights were "
-                                   f"restored from the last good state, {self.out / 'checkpoint.pt'} (resume=True continues). Likely causes: a learning rate too high "
-                                   f"(lr={self.config.learning_rate}), bf16 overflow (precision='fp32')"
-                                   + (f", or β too small for the reward scale (beta={self.config.beta})" if hasattr(self.config, 'beta') else '')
-                                   + "; raise max_nonfinite_steps to tolerate more.")
-            return 0.0
-        self._nonfinite_run = 0
-        opt.step()
-        return float(gn)
+        """`clipped_step` on `role`'s weights; returns the gradient norm, 0.0 for a skipped step (counted in
+        `nonfinite_steps`). After `max_nonfinite_steps` skips in a row: the last good weights, then RuntimeError naming the likely causes."""
+        gn = clipped_step(loss, opt, self.agent.role_parameters(role), self.accelerator, self.config.grad_clip)
+        if math.isfinite(gn): self._nonfinite_run = 0; return gn
+        self.nonfinite_steps += 1; self._nonfinite_run += 1
+        print(f"iteration {self.iteration}: non-finite {role} loss or gradient, optimizer step skipped")
+        if self._nonfinite_run >= self.config.max_nonfinite_steps:
+            self.restore_last_good()
+            raise RuntimeError(f"{self._nonfinite_run} optimizer steps in a row met a non-finite loss or gradient; the weights were restored from "
+                               f"the last good state, {self.out / 'checkpoint.pt'} (resume=True continues). Likely causes: a learning rate too high "
+                               + ', '.join([f"(lr={self.config.lr})", "bf16 overflow (precision='fp32')", *self.config.divergence_hints()])
+                               + "; raise max_nonfinite_steps to tolerate more.")
+        return 0.0
 
     def score(self, r:Rollout) -> Rollout: raise NotImplementedError   # what the algorithm records per token (`score_rollout`)
     def update(self, r:Rollout) -> dict: raise NotImplementedError     # the algorithm: ETPOTrainer, PPOTrainer
@@ -320,39 +172,31 @@ class RLTrainer:
             print(f"iteration {self.iteration}: the policy produced non-finite logits at {r.nonfinite_logits} action tokens; their steps are skipped")
         stats = self.update(r)
         restored = 0
-        if bad := self.agent.nonfinite_weights():   # e.g. an overflow inside the optimizer: go back to the last good weights
+        if bad := nonfinite_weights(self.agent):   # e.g. an overflow inside the optimizer: go back to the last good weights
             print(f"iteration {self.iteration}: non-finite weights after the update ({bad[0]}, {len(bad)} tensors): last good weights restored")
             self.restore_last_good(); restored = 1
-        self.update_best(r)
-        m = dict(iteration=self.iteration, reward_mean=float(r.rewards.mean()), reward_max=float(r.rewards.max()),
-                 success_rate=float(np.mean([i.get('error') is None for i in r.infos])),
-                 kl=float(masked_mean(r.kl, r.mask)), entropy=float(masked_mean(r.entropy, r.mask)),
-                 **stats, tokens_per_s=st['tokens_per_s'], peak_memory_mb=peak_memory_mb(),
-                 action_tokens=float(r.mask.sum(1).float().mean()), episodes_done=int(r.dones.sum()),
-                 nonfinite_steps=self.nonfinite_steps - skipped, nonfinite_logits=r.nonfinite_logits, weights_restored=restored,
-                 seconds=time.perf_counter() - t0)
+        self.best.update(r.rewards.tolist(), r.infos, self.iteration)
+        m = dict(iteration=self.iteration, **iteration_metrics(r), **stats, tokens_per_s=st['tokens_per_s'], peak_memory_mb=peak_memory_mb(),
+                 nonfinite_steps=self.nonfinite_steps - skipped, weights_restored=restored, seconds=time.perf_counter() - t0)
         self.iteration += 1
-        self.log(m)
+        self.runlog.log(mean_over_processes(m, self.accelerator))
         self.save_checkpoint()
         return m
 
     def train(self) -> list[dict]:
         "Run until `config.iterations` (resuming if asked); returns every metrics row of the run."
         c = self.config
-        if c.resume and self.load_checkpoint(): print(f"resumed from {self.out / 'checkpoint.pt'} at iteration {self.iteration}")
+        header = run_header(c, self.env, self.agent, self.accelerator)
+        if c.resume and self.restore_last_good(everything=True):
+            print(f"resumed from {self.out / 'checkpoint.pt'} at iteration {self.iteration}")
+            self.runlog.start(header, resume_at=self.iteration)   # the old header kept, rows newer than the checkpoint dropped
         else:
             self.iteration = 0
-            header = self.run_header()
-            if self.is_main: atomic_write(self.out / 'metrics.jsonl', lambda f: f.write(json.dumps(dict(header=header)) + '\n'))
+            self.runlog.start(header)
             if self.is_main and 'sandbox' in header['env']: print(f"sandbox: {header['env']['sandbox']}")
             self.obs, _ = self.env.reset(seed=c.seed)
             self.save_checkpoint()                  # the first last-good state (restore_last_good)
             self.accelerator.wait_for_everyone()
-        if c.tensorboard and self.writer is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-                self.writer = SummaryWriter(str(self.out / 'tb'))
-            except ImportError: pass
         t0 = time.monotonic()
         with tqdm(total=c.iterations, initial=self.iteration, desc=type(self).__name__, disable=not (c.progress_bar and self.is_main)) as bar:
             while self.iteration < c.iterations:
@@ -365,6 +209,7 @@ class RLTrainer:
                     if self.is_main: print(f"time budget of {c.time_budget_s:.0f} s reached after iteration {self.iteration}")
                     break
         self.accelerator.wait_for_everyone()
+        self.runlog.close()
         if self.is_main: export_policy(self.agent, self.out / 'policy', tokenizer=self.tokenizer)   # the policy as a PEFT adapter (export page)
         return read_metrics(self.out)
 
@@ -389,7 +234,7 @@ class ETPOTrainer(RLTrainer):
     def score(self, r:Rollout) -> Rollout:
         "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
         return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k,
-                             share_prefix=self.config.share_prefix, keep_reference=self.config.update_from_scoring)
+                             share_prefix=self.config.sampling.share_prefix, keep_reference=self.config.update_from_scoring)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent

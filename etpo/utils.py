@@ -7,12 +7,27 @@ Docs: https://etpo-rl.github.io/etpo/utils.html.md"""
 # %% ../nbs/09_utils.ipynb #0f80e0df
 from __future__ import annotations
 import ctypes, json, os, resource, sys, tempfile, warnings
+from dataclasses import MISSING, field
 from pathlib import Path
 
 import torch
 
 # %% auto #0
-__all__ = ['atomic_write', 'append_jsonl', 'read_metrics', 'read_run_header', 'peak_memory_mb', 'set_malloc_mmap_threshold']
+__all__ = ['GROUPS', 'option', 'atomic_write', 'append_jsonl', 'read_metrics', 'read_run_header', 'peak_memory_mb',
+           'set_malloc_mmap_threshold']
+
+# %% ../nbs/09_utils.ipynb #a1b2c3d5
+GROUPS = {'algorithm': "the method's own hyper-parameters", 'rollout': 'how rollouts are collected',
+          'optimisation': 'optimizer, minibatches and adapters', 'speed': 'the same numbers computed faster or in less memory',
+          'run': 'seeds, length, files and logging',
+          'experimental': 'implemented and tested, off by default: measured to do nothing or to harm under the default step'}
+
+def option(default=MISSING, help:str='', group:str='run', factory=None):
+    """A dataclass field with `help` and `group` (one of `GROUPS`) in its metadata: what the command line shows.
+    Pass `factory` instead of `default` for a mutable default. Raises ValueError for an unknown group."""
+    if group not in GROUPS: raise ValueError(f"group must be one of {list(GROUPS)}, got {group!r}")
+    kw = dict(default_factory=factory) if factory is not None else dict(default=default)
+    return field(metadata=dict(help=help, group=group), **kw)
 
 # %% ../nbs/09_utils.ipynb #567b9926
 def atomic_write(path:str|Path, write, mode:str='w'):

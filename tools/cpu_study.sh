@@ -19,7 +19,7 @@ for seed in "${seeds[@]}"; do
     [ -f "$dir/evaluation.json" ] && continue
     echo "$(date +%T) $algo seed $seed -> $dir"
     if [ "$algo" = etpo ]; then extra=("${etpo_args[@]}"); else extra=("${ppo_args[@]}"); fi
-    python examples/train.py "${common[@]}" "${extra[@]}" --algorithm "$algo" --seed "$seed" --resume true --output-dir "$dir" > "$dir.log" 2>&1
+    etpo-train "${common[@]}" "${extra[@]}" --algorithm "$algo" --seed "$seed" --resume true --output-dir "$dir" > "$dir.log" 2>&1
   done
 done
 runs=(); labels=()

@@ -6,7 +6,7 @@
 # the table and curves. Usage: tools/study.sh MODEL_DIR [OUT] [SECONDS_PER_RUN]
 set -euo pipefail
 model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-1800}"
-common=(--model "$model" --dataset tic_tac_toe --n-envs 32 --minibatch-size 8 --iterations 1000 --time-budget "$budget"
+common=(--model "$model" --dataset tic_tac_toe --n-envs 32 --minibatch-size 8 --iterations 1000 --time-budget-s "$budget"
         --eval-samples 64 --progress-bar false)
 declare -A runs=(
   [etpo]="--preset main"
@@ -19,7 +19,7 @@ mkdir -p "$out"
 for seed in 0 1 2; do
   for name in "${!runs[@]}"; do
     # shellcheck disable=SC2086
-    python examples/train.py "${common[@]}" ${runs[$name]} --seed "$seed" --output-dir "$out/${name}_s$seed" > "$out/${name}_s$seed.log" 2>&1 &
+    etpo-train "${common[@]}" ${runs[$name]} --seed "$seed" --output-dir "$out/${name}_s$seed" > "$out/${name}_s$seed.log" 2>&1 &
   done
   wait
 done

@@ -25,7 +25,7 @@ def run(lam, tokens, iterations, seed, out):
     env = TargetTokensEnv(tok, target_ids=list(range(100, 164)), n_envs=32)
     cfg = ETPOConfig(iterations=iterations, beta=0.05, polyak=0.9, optimizer="adamw", lr=3e-3, critic_form="residual", lora_r=8,
                      support_k=None, cql_alpha=0.0,
-                     n_envs=32, env_steps_per_update=1, minibatch_size=16, update_epochs=2, output_dir=out, tensorboard=False,
+                     n_envs=32, env_steps_per_update=1, minibatch_size=16, update_epochs=2, output_dir=out, report_to='none',
                      seed=seed, td_lambda=lam, progress_bar=False,
                      sampling=SamplingConfig(max_new_tokens=tokens, sample_from_policy=True, stop_at_body_end=False))
     return np.array([r["reward_mean"] for r in ETPOTrainer(cfg, model, env, tok).train()])

@@ -28,6 +28,7 @@ from etpo.models import Agent, load_model
 from etpo.rollout import Rollout, SamplingConfig, collect, score_rollout
 from etpo.trainer import ETPOConfig, ETPOTrainer
 from etpo.utils import atomic_write
+from etpo.records import adapter_state, load_adapter_state
 
 # name: overrides of the main job's preset without stabilisers (β = 0.01, the paper's)
 BASE = dict(support_k=None, anchor_coef=0.0, cql_alpha=0.0, trust_region_eta=1.0)
@@ -70,9 +71,9 @@ def logp_shift(agent, h, pad_id) -> dict:
 
 
 def probe(agent, tok, venv, r, h, init, name, overrides, updates, n_eval, sampling, seed):
-    agent.load_adapter_state(init)
+    load_adapter_state(agent, init)
     cfg = ETPOConfig.preset("main", **{**BASE, **overrides}, n_envs=len(r), minibatch_size=len(r), seed=seed, sampling=sampling,
-                            output_dir=tempfile.mkdtemp(prefix="etpo-probe-"), tensorboard=False, progress_bar=False)
+                            output_dir=tempfile.mkdtemp(prefix="etpo-probe-"), report_to='none', progress_bar=False)
     tr = ETPOTrainer(cfg, agent, venv, tok)
     rows, t0 = [], time.perf_counter()
     updates = 0 if name == "base" else updates
@@ -112,7 +113,7 @@ def main():
     r = fixed_batch(agent, tok, venv, sampling)
     h = base_programs(agent, tok, venv, sampling, args.heldout)
     print(f"fixed batch: rewards {[round(x, 3) for x in r.rewards.tolist()]}; held-out programs: {int((h.rewards > -1).sum())} of {len(h)} succeed")
-    init = agent.adapter_state()
+    init = adapter_state(agent)
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     all_rows, evals = [], []
     for name in args.settings:
