@@ -1,0 +1,59 @@
+"The commands a user types after `pip install`: etpo-train on their own CSV, etpo-eval on the policy it exported."
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from etpo.data import load_dataset
+from etpo.utils import read_metrics, read_run_header
+
+TINY = ["--model", "tiny-random-llama", "--n-envs", "2", "--minibatch-size", "2", "--max-new-tokens", "8", "--timeout", "30",
+        "--eval-samples", "2", "--progress-bar", "false"]
+
+
+def _cmd(*args):
+    return subprocess.run([sys.executable, "-c", "import sys; from etpo.run import main, eval_main; "
+                           "(eval_main if sys.argv[1] == 'eval' else main)(sys.argv[2:])", *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture
+def csv(tmp_path) -> Path:
+    ds = load_dataset("tic_tac_toe")
+    df = pd.DataFrame(ds.x, columns=ds.feature_names).assign(outcome=ds.y)
+    p = tmp_path / "my_games.csv"; df.to_csv(p, index=False)
+    return p
+
+
+def test_own_csv_trains_and_the_policy_is_evaluated(tmp_path, csv):
+    out = tmp_path / "run"
+    r = _cmd("train", *TINY, "--dataset", str(csv), "--target", "outcome", "--iterations", "1", "--output-dir", str(out))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert [row["iteration"] for row in read_metrics(out)] == [0]
+    assert read_run_header(out)["env"]["dataset"] == "my_games"
+    assert json.loads((out / "config.json").read_text())["run"]["target"] == "outcome"
+    assert set(json.loads((out / "evaluation.json").read_text())) == {"base", "etpo"}
+    assert (out / "policy" / "adapter_model.safetensors").exists()
+    ev = tmp_path / "eval"
+    r = _cmd("eval", *TINY, "--policy", str(out / "policy"), "--dataset", str(csv), "--target", "outcome", "--eval-samples", "3", "--output-dir", str(ev))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    scores = json.loads((ev / "evaluation.json").read_text())
+    assert set(scores) == {"base", "policy"} and all(len(v) == 3 for v in scores.values())
+    assert "first tries, policy: mean reward" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "no/such/file.csv", "--target", "y"], "no CSV file at"),
+    (["--dataset", "{csv}"], "name its label column with --target"),
+    (["--dataset", "{csv}", "--target", "winner"], "target column 'winner' not in the frame"),
+])
+def test_bad_csv_options_say_what_to_fix(tmp_path, csv, args, message):
+    r = _cmd("train", *TINY, *[a.format(csv=csv) for a in args], "--iterations", "0", "--output-dir", str(tmp_path / "o"))
+    assert r.returncode != 0 and message in r.stderr, r.stderr[-2000:]
+
+
+def test_eval_needs_a_policy(tmp_path):
+    r = _cmd("eval", *TINY, "--output-dir", str(tmp_path))
+    assert r.returncode == 2 and "etpo-eval needs --policy DIR" in r.stderr
