@@ -117,6 +117,7 @@ class ETPOConfig(RLConfig):
     policy_estimator: str = option('sampled', '"sampled": the taken tokens\' soft advantages, clipped (losses: soft_advantages); "expected": the sum over the support (paper)', 'algorithm')
     support_k: int|None = option(50, "soft update on ρ's top-k tokens (losses: support restriction); 0 or None: the whole vocabulary (paper)", 'algorithm')
     cql_alpha: float = option(1.0, 'weight of the conservative critic penalty (losses); 0: off (paper)', 'algorithm')
+    critic: bool = option(True, 'train and read the soft critic; false: V ≡ 0 and Q̄ ≡ 0, the same sampled step on λ-returns (the critic-free ablation)', 'algorithm')
     # speed
     update_from_scoring: bool = option(True, "the update takes ρ's logits from scoring instead of a ρ pass per minibatch; holds (T, V) floats per row until updated", 'speed')
     # run
@@ -151,6 +152,8 @@ class ETPOConfig(RLConfig):
             (self.policy_estimator in ('expected', 'sampled'), "policy_estimator must be 'expected' or 'sampled'"),
             (self.policy_loss == 'etpo' or self.policy_estimator == 'expected', "policy_loss='reference' is a sum over tokens: it needs policy_estimator='expected'"),
             (0 <= self.baseline_momentum < 1, "baseline_momentum must be in [0, 1)"),
+            (self.critic or self.policy_estimator == 'sampled', "critic=False needs policy_estimator='sampled' (the expected step is a sum over the critic's values)"),
+            (self.critic or (self.anchor_coef == 0 and self.trust_region_eta == 1), "critic=False leaves nothing to anchor and no support for the trust region: anchor_coef=0, trust_region_eta=1"),
             (self.trust_region_eta == 1 or self.support_k is not None, "trust_region_eta < 1 needs support_k (log π_old is kept on the support only)")]
 
     def divergence_hints(self) -> list[str]:

@@ -184,6 +184,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
                   support_k:int|None=None, # ETPO: soft values on ρ's top-k support, which is stored with log π_old on it
                   share_prefix:bool=True,  # compute the prompts' common prefix once per pass (`split_prefix`)
                   keep_reference:bool=False, # keep ρ's logits at the action tokens in `r.reference_logits` (the ETPO update's critic needs them)
+                  critic:bool=True,        # False: no target-critic pass; V_j, Q̄(wʲ) and V(s') are 0 (the critic-free estimators)
                  ) -> Rollout:
     """Fill `r.logp, r.ref_logp, r.kl, r.entropy` and either `r.v, r.q_taken, r.next_v` (ETPO) or `r.values, r.next_values`
     (PPO, `values=True`) in place, and count in `r.nonfinite_logits` the action tokens where π's logits are not finite; with `support_k`, also `r.support`, `r.old_logp` and `r.qbar_support`, and V_j is the restricted soft
@@ -193,6 +194,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
     under the same weights) π's pass over the actions is not run: those logits are used, to float tolerance the same,
     and dropped afterwards. With `keep_reference`, ρ's logits at the action tokens are kept per row in
     `r.reference_logits` ((T_b, V) in the model's dtype, on its device: what a ρ pass in the update would recompute).
+    With `critic=False` (ETPO without a critic, GRPO) no critic runs at all and `r.v`, `r.q_taken`, `r.next_v` are 0.
     Returns `r`."""
     B, T = r.action_ids.shape
     dev = agent.device
@@ -220,7 +222,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
         fill = {'logp': token_logprobs(pi, a), 'ref_logp': token_logprobs(ref, a)}
         fill['kl'], fill['entropy'] = policy_stats(pi, ref)
         if values: fill['values'] = agent.values(ids, am, t + 1, pre)[:, :-1]
-        else:
+        elif critic:
             qbar = agent.action_q_values('target_critic', ids, am, t, ref_logits=ref, prefix=pre)
             fill['q_taken'] = qbar.gather(-1, a[..., None])[..., 0]
             idx, qbS, piS, refS = restrict(qbar, pi, ref)
@@ -231,7 +233,7 @@ def score_rollout(agent:Agent, r:Rollout, beta:float|None, pad_id:int, batch_siz
                 cols['qbar_support'][rows, :t] = qbS.float().cpu()
         for k, x in fill.items(): cols[k][rows, :t] = (x.float() * m).cpu()
     v0 = {tuple(p): cols['values' if values else 'v'][i, 0] for i, p in enumerate(r.prompt_ids)}   # V of each prompt
-    live = [i for i in range(B) if not r.dones[i]]                  # the next state only matters where the episode goes on
+    live = [i for i in range(B) if not r.dones[i] and (values or critic)]   # the next state only matters where the episode goes on
     for i in live:
         if tuple(r.next_prompt_ids[i]) in v0: nxt[i] = v0[tuple(r.next_prompt_ids[i])]
     live = [i for i in live if tuple(r.next_prompt_ids[i]) not in v0]

@@ -17,6 +17,7 @@ from .config import ETPOConfig, RLConfig
 from .data import Dataset
 from .env import VectorDataScienceEnv
 from .export import load_policy
+from .grpo import GRPOConfig, GRPOTrainer
 from .models import load_model
 from .ppo import PPOConfig, PPOTrainer
 from .records import adapter_state
@@ -30,14 +31,14 @@ __all__ = ['ALGORITHMS', 'MODEL_DEFAULTS', 'RunArguments', 'config_defaults', 'm
            'parse_run', 'main', 'eval_main']
 
 # %% ../nbs/11_run.ipynb #a11a0006
-ALGORITHMS = {'etpo': (ETPOConfig, ETPOTrainer), 'ppo': (PPOConfig, PPOTrainer), 'none': (ETPOConfig, ETPOTrainer)}
+ALGORITHMS = {'etpo': (ETPOConfig, ETPOTrainer), 'ppo': (PPOConfig, PPOTrainer), 'grpo': (GRPOConfig, GRPOTrainer), 'none': (ETPOConfig, ETPOTrainer)}
 MODEL_DEFAULTS = {'codellama-7b': dict(gradient_checkpointing=True)}   # what a model needs unless told otherwise (7B activations)
 
 @dataclass
 class RunArguments:
     "What a run trains on and what it writes besides training: the model, the data set and its environment, the evaluation."
     model: str = option('qwen2.5-coder-0.5b', 'registry name (codellama-7b, qwen2.5-coder-0.5b, tiny-random-llama), local folder or hub id')
-    algorithm: str = option('etpo', '"etpo", "ppo" (PPO-KL), or "none" (no training: evaluate only)')
+    algorithm: str = option('etpo', '"etpo", "ppo" (PPO-KL), "grpo", or "none" (no training: evaluate only)')
     preset: str = option('main', '"main" (the field defaults: the main job) or "paper" (the paper\'s settings literally)')
     dataset: str = option('tic_tac_toe', 'a registry name (etpo.data.DATASETS) or the path of a CSV file (then --target)')
     target: str|None = option(None, "a CSV data set's label column")
@@ -48,13 +49,14 @@ class RunArguments:
     timeout: float = option(60.0, 'seconds per program in the sandbox (paper: 300)')
     isolate: bool = option(True, 'false waives the sandbox\'s isolation (programs can then read the labels, your files and the network)')
     policy: str|None = option(None, 'an exported policy folder (output_dir/policy) loaded before training or evaluation')
-    eval_samples: int = option(8, 'first tries sampled from the base model and from the policy at the end (evaluation.json); 0: none')
+    eval_samples: int = option(8, 'first tries sampled from the policy at the end (evaluation.json); 0: none')
+    eval_base_samples: int|None = option(None, "first tries sampled from the base model at the end; None: eval_samples (the base model is the same in every run: a study can pool it)")
     dump_weights: str|None = option(None, "folder: each process saves its adapters' state there at the end (checks DDP's sync)")
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS: raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
         if self.preset not in ETPOConfig.PRESETS: raise ValueError(f"preset must be one of {list(ETPOConfig.PRESETS)}, got {self.preset!r}")
-        if self.eval_samples < 0: raise ValueError("eval_samples must be >= 0")
+        if self.eval_samples < 0 or (self.eval_base_samples or 0) < 0: raise ValueError("eval_samples and eval_base_samples must be >= 0")
 
     def load_dataset(self) -> str|Dataset:
         "The registry name, or the CSV's `Dataset`. Raises FileNotFoundError for a missing file, ValueError without --target, KeyError for a missing column."
@@ -106,13 +108,15 @@ class Run:
             torch.save(adapter_state(self.trainer.agent), Path(self.args.dump_weights) / f"rank{self.trainer.accelerator.process_index}.pt")
         return rows
 
-    def evaluate(self, n:int|None=None) -> dict[str, list[dict]]:
-        "`n` (default `eval_samples`) first tries each from the base model and the policy, written to output_dir/evaluation.json and summarised on stdout (main process)."
+    def evaluate(self, n:int|None=None, n_base:int|None=None) -> dict[str, list[dict]]:
+        """First tries of the policy (`n`, default `eval_samples`) and of the base model (`n_base`, default
+        `eval_base_samples`, else `n`), written to output_dir/evaluation.json and summarised on stdout (main process)."""
         n = self.args.eval_samples if n is None else n
-        if not n or not self.trainer.is_main: return {}
+        n_base = n_base if n_base is not None else self.args.eval_base_samples if self.args.eval_base_samples is not None else n
+        if not (n or n_base) or not self.trainer.is_main: return {}
         name = self.args.algorithm if self.args.algorithm != 'none' else 'policy'
-        roles = [('base', 'reference')] + ([(name, 'policy')] if self.args.algorithm != 'none' or self.args.policy else [])
-        ev = {k: evaluate(self.trainer.agent, self.tokenizer, self.venv, n, role=role, sampling=self.config.sampling) for k, role in roles}
+        roles = [('base', 'reference', n_base)] + ([(name, 'policy', n)] if self.args.algorithm != 'none' or self.args.policy else [])
+        ev = {k: evaluate(self.trainer.agent, self.tokenizer, self.venv, k_n, role=role, sampling=self.config.sampling) for k, role, k_n in roles if k_n}
         atomic_write(Path(self.config.output_dir) / 'evaluation.json', lambda f: json.dump(ev, f, indent=1))
         for k, es in ev.items():
             rw = [e['reward'] for e in es]

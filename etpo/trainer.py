@@ -233,8 +233,9 @@ class ETPOTrainer(RLTrainer):
 
     def score(self, r:Rollout) -> Rollout:
         "Per token: V_j under the target critic (on ρ's top-k with `support_k`), log π, log ρ, KL, entropy (`score_rollout`)."
-        return score_rollout(self.agent, r, self.config.beta, self.pad_id, self.config.forward_batch_size, support_k=self.config.support_k,
-                             share_prefix=self.config.sampling.share_prefix, keep_reference=self.config.update_from_scoring)
+        c = self.config
+        return score_rollout(self.agent, r, c.beta, self.pad_id, c.forward_batch_size, support_k=c.support_k if c.critic else None,
+                             share_prefix=c.sampling.share_prefix, keep_reference=c.update_from_scoring and c.critic, critic=c.critic)
 
     def update(self, r:Rollout) -> dict:
         c, a = self.config, self.agent
@@ -249,47 +250,52 @@ class ETPOTrainer(RLTrainer):
         for n_mb, idx in enumerate(self.minibatches(len(r))):
             pre, ids, am, acts, m = self.batch(r, idx)
             t = acts.shape[1]
-            y_mb = y[idx, :t].to(a.device)
-            S = r.support[idx, :t].to(a.device) if c.support_k else None      # ρ's top-k at rollout time
+            S = r.support[idx, :t].to(a.device) if c.support_k and c.critic else None   # ρ's top-k at rollout time
             restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
-            if r.reference_logits is None:
-                with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
-            else: ref = torch.nn.utils.rnn.pad_sequence([r.reference_logits[i] for i in idx], batch_first=True)   # kept by scoring
-            # critic: Huber(Q(w^j) − y_j), plus the conservative and anchor penalties
-            a.set_trainable('critic')
-            q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
-            q_taken = q.gather(-1, acts[..., None])[..., 0]
-            lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
-            if c.cql_alpha:
-                pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
-                add(dict(cql_penalty=pen.item())); lc = lc + c.cql_alpha * pen
-            if c.anchor_coef:
-                anchor = r.qbar_support[idx, :t] if c.anchor_to == 'target_critic' else r.v[idx, :t, None]
-                pen = anchor_penalty(*restrict(q), anchor.to(a.device), S, acts, m)
-                add(dict(anchor_penalty=pen.item())); lc = lc + c.anchor_coef * pen
-            add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
-            q, q_taken = q.detach(), q_taken.detach().float()
-            if c.diagnostics and n_mb == 0:                                      # what one critic step did to untaken tokens
-                with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre), acts, m))
-            add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
+            if c.critic:
+                if r.reference_logits is None:
+                    with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
+                else: ref = torch.nn.utils.rnn.pad_sequence([r.reference_logits[i] for i in idx], batch_first=True)   # kept by scoring
+                q = self.critic_step(r, idx, y[idx, :t].to(a.device), pre, ids, am, acts, m, ref, S, restrict, add, diagnose=n_mb == 0)
             # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region
             a.set_trainable('policy')
             pi = a.action_logits('policy', ids, am, t, pre)
-            if c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
-            piS, qS, refS = restrict(pi, q, ref)
+            if c.critic and c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
             if sampled:                                                          # the taken token's soft advantage, clipped surrogate
                 lp = ppo_policy_loss(token_logprobs(pi, acts), r.logp[idx, :t].to(a.device), adv[idx, :t].to(a.device), m, c.clip_range)
-            elif c.policy_loss == 'etpo': lp = policy_loss(piS, qS, refS, c.beta, m)
-            else: lp = reference_policy_loss(piS, qS, c.beta, m)
+            elif c.policy_loss == 'etpo': lp = policy_loss(*restrict(pi, q, ref), c.beta, m)
+            else: lp = reference_policy_loss(*restrict(pi, q), c.beta, m)
             if tr_coef:
-                kl_old = kl_to_old(piS, r.old_logp[idx, :t].to(a.device), m)
+                kl_old = kl_to_old(restrict(pi)[0], r.old_logp[idx, :t].to(a.device), m)
                 add(dict(kl_old=kl_old.item())); lp = lp + tr_coef * kl_old
             add(dict(policy_grad_norm=self.step_optimizer(lp, self.opt_policy, 'policy'), policy_loss=lp.item()))
-            del q, pi, ref, piS, qS, refS
+            del pi
+            if c.critic: del q, ref
         a.set_trainable(None)
         r.reference_logits = None                                               # (B, T, V): not kept past the update
-        a.polyak_update(c.polyak)
+        if c.critic: a.polyak_update(c.polyak)
         return {k: float(np.mean(v)) for k, v in stats.items()}
+
+    def critic_step(self, r:Rollout, idx, y_mb, pre, ids, am, acts, m, ref, S, restrict, add, diagnose:bool=False) -> torch.Tensor:
+        "One critic step on minibatch `idx`: Huber(Q(wʲ) − y_j), plus the conservative and anchor penalties. Returns Q (b, t, V), detached."
+        c, a, t = self.config, self.agent, acts.shape[1]
+        a.set_trainable('critic')
+        q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
+        q_taken = q.gather(-1, acts[..., None])[..., 0]
+        lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
+        if c.cql_alpha:
+            pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
+            add(dict(cql_penalty=pen.item())); lc = lc + c.cql_alpha * pen
+        if c.anchor_coef:
+            anchor = r.qbar_support[idx, :t] if c.anchor_to == 'target_critic' else r.v[idx, :t, None]
+            pen = anchor_penalty(*restrict(q), anchor.to(a.device), S, acts, m)
+            add(dict(anchor_penalty=pen.item())); lc = lc + c.anchor_coef * pen
+        add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
+        q, q_taken = q.detach(), q_taken.detach().float()
+        if c.diagnostics and diagnose:                                          # what one critic step did to untaken tokens
+            with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre), acts, m))
+        add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
+        return q
 
 # %% ../nbs/07_trainer.ipynb #031d01dd
 def evaluate(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:SamplingConfig|None=None) -> list[dict]:

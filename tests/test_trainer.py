@@ -245,3 +245,21 @@ def test_qwen_bf16_scoring_agrees_with_fp32():
     for k, (worst, mean) in dict(logp=(0.1, 0.02), ref_logp=(0.1, 0.02), v=(0.25, 0.1)).items():
         assert diffs[k].max() <= worst and diffs[k].mean() <= mean, (k, diffs[k])
     assert diffs["kl"].max() <= 0.01, diffs["kl"]
+
+
+def test_critic_free_etpo_trains_the_policy_only(tmp_path):
+    "ETPO with critic=False: the same sampled step with V ≡ 0; the critic adapters never move, and the synthetic task is still learned."
+    model, tok = tiny_random_llama(); model.float()
+    env = TargetTokensEnv(tok, target_ids=list(range(100, 164)), n_envs=32)
+    cfg = ETPOConfig(iterations=60, critic=False, optimizer="adamw", lr=3e-3, lora_r=8, n_envs=32, env_steps_per_update=1, minibatch_size=16,
+                     update_epochs=2, output_dir=str(tmp_path), report_to='none', progress_bar=False, seed=0, precision="fp32",
+                     sampling=SamplingConfig(max_new_tokens=4, sample_from_policy=True, stop_at_body_end=False))
+    tr = ETPOTrainer(cfg, model, env, tok)
+    critic_before = {k: v.clone() for k, v in adapter_state(tr.agent).items() if "critic" in k}
+    rows = tr.train()
+    assert all(torch.equal(v, adapter_state(tr.agent)[k]) for k, v in critic_before.items())
+    assert "critic_loss" not in rows[0] and "bellman_error" not in rows[0]
+    reward = np.array([r["reward_mean"] for r in rows])
+    assert reward[-10:].mean() > reward[:10].mean() + 0.1, (reward[:10].mean(), reward[-10:].mean())
+    with pytest.raises(ValueError, match="critic=False needs policy_estimator='sampled'"):
+        ETPOConfig(critic=False, policy_estimator="expected")
