@@ -3,7 +3,8 @@
 # (etpo-train), on fresh seeds, two runs side by side with one thread each (xargs -P 2), runs already finished skipped.
 # Usage: tools/prereg_study.sh OUT [main|secondary|all]     e.g. tools/prereg_study.sh runs/prereg main
 #   main:      ETPO (default) and PPO-KL with ETPO's credit (gae_lambda 1, kl_coef 0.01), seeds 6-11
-#   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), seeds 6-8
+#   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), TRL's GRPOTrainer (tools/trl_grpo.py,
+#              with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv with trl, see that script), seeds 6-8
 # Then: python tools/plot_results.py OUT/etpo_s* OUT/ppo_credit_s* --labels ... --compare ETPO (the page gives the lines).
 set -euo pipefail
 out="${1:-runs/prereg}"; which="${2:-main}"
@@ -14,15 +15,17 @@ declare -A args=(
   [etpo_nocritic]="--algorithm etpo --critic false"
   [grpo]="--algorithm grpo"
   [ppo]="--algorithm ppo"
+  [trl_grpo]="TRL"
 )
 jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
-if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s"); done; fi
+if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "trl_grpo $s"); done; fi
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-export out common
+export out common TRL_PYTHON="${TRL_PYTHON:-/tmp/trlenv/bin/python}"
 for k in "${!args[@]}"; do export "args_$k=${args[$k]}"; done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -L 1 bash -c 'name=$0 seed=$1; a="args_$name"; dir="$out/${name}_s$seed";
   [ -f "$dir/evaluation.json" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
-  etpo-train $common ${!a} --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 || echo "$(date +%T) FAILED $name seed $seed (see $dir.log)";
+  if [ "${!a}" = TRL ]; then cmd=("$TRL_PYTHON" tools/trl_grpo.py); else cmd=(etpo-train $common ${!a}); fi;
+  "${cmd[@]}" --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 || echo "$(date +%T) FAILED $name seed $seed (see $dir.log)";
   echo "$(date +%T) done $name seed $seed"'
