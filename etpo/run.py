@@ -23,7 +23,7 @@ from .ppo import PPOConfig, PPOTrainer
 from .records import adapter_state
 from .rollout import SamplingConfig
 from .sandbox import Limits
-from .trainer import ETPOTrainer, evaluate
+from .trainer import ETPOTrainer, evaluate, evaluate_episodes, retry_summary
 from .utils import GROUPS, atomic_write, option
 
 # %% auto #0
@@ -50,6 +50,7 @@ class RunArguments:
     isolate: bool = option(True, 'false waives the sandbox\'s isolation (programs can then read the labels, your files and the network)')
     policy: str|None = option(None, 'an exported policy folder (output_dir/policy) loaded before training or evaluation')
     eval_samples: int = option(8, 'first tries sampled from the policy at the end (evaluation.json); 0: none')
+    eval_episodes: int = option(0, 'whole episodes (up to max_steps attempts, the error fed back) from the base model and the policy at the end (episodes.json: retry success); 0: none')
     eval_base_samples: int|None = option(None, "first tries sampled from the base model at the end; None: eval_samples (the base model is the same in every run: a study can pool it)")
     dump_weights: str|None = option(None, "folder: each process saves its adapters' state there at the end (checks DDP's sync)")
 
@@ -113,7 +114,7 @@ class Run:
         `eval_base_samples`, else `n`), written to output_dir/evaluation.json and summarised on stdout (main process)."""
         n = self.args.eval_samples if n is None else n
         n_base = n_base if n_base is not None else self.args.eval_base_samples if self.args.eval_base_samples is not None else n
-        if not (n or n_base) or not self.trainer.is_main: return {}
+        if not (n or n_base or self.args.eval_episodes) or not self.trainer.is_main: return {}
         name = self.args.algorithm if self.args.algorithm != 'none' else 'policy'
         roles = [('base', 'reference', n_base)] + ([(name, 'policy', n)] if self.args.algorithm != 'none' or self.args.policy else [])
         ev = {k: evaluate(self.trainer.agent, self.tokenizer, self.venv, k_n, role=role, sampling=self.config.sampling) for k, role, k_n in roles if k_n}
@@ -121,6 +122,11 @@ class Run:
         for k, es in ev.items():
             rw = [e['reward'] for e in es]
             print(f"first tries, {k}: mean reward {sum(rw) / len(rw):.3f}, success {sum(x > -1 for x in rw) / len(rw):.2f} (n = {len(rw)})")
+        if self.args.eval_episodes:
+            eps = {k: evaluate_episodes(self.trainer.agent, self.tokenizer, self.venv, self.args.eval_episodes, role=role, sampling=self.config.sampling)
+                   for k, role, _ in roles}
+            atomic_write(Path(self.config.output_dir) / 'episodes.json', lambda f: json.dump(dict(episodes=eps, summary={k: retry_summary(e) for k, e in eps.items()}), f, indent=1))
+            for k, e in eps.items(): print(f"episodes, {k}: {json.dumps(retry_summary(e))}")
         return ev
 
     def close(self): self.venv.close()

@@ -26,7 +26,8 @@ from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_pref
 from .utils import peak_memory_mb, read_metrics, set_malloc_mmap_threshold
 
 # %% auto #0
-__all__ = ['make_optimizer', 'clipped_step', 'prepare_ddp', 'iteration_metrics', 'RLTrainer', 'ETPOTrainer', 'evaluate']
+__all__ = ['make_optimizer', 'clipped_step', 'prepare_ddp', 'iteration_metrics', 'RLTrainer', 'ETPOTrainer', 'evaluate',
+           'evaluate_episodes', 'retry_summary']
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
 def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.optim.Optimizer:
@@ -309,3 +310,28 @@ def evaluate(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:Sa
         out += [dict(reward=float(r), error=i.get('error'), program=i.get('body')) for r, i in zip(rewards, infos)]
     venv.reset()
     return out[:n]
+
+def evaluate_episodes(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:SamplingConfig|None=None) -> list[dict]:
+    """`n` whole episodes of `venv`'s environments (a `VectorDataScienceEnv`: each plays until it runs a program or
+    reaches its `max_steps`), sampled from `role`: list of {rewards, errors} per episode, one entry per attempt."""
+    from etpo.rollout import generate
+    out = []
+    while len(out) < n:
+        obs = [e.reset()[0] for e in venv.envs]
+        eps, live = [dict(rewards=[], errors=[]) for _ in obs], list(range(len(obs)))
+        while live:
+            _, texts = generate(agent, tokenizer, [obs[i] for i in live], sampling, role=role)
+            for i, (o, r, term, trunc, info) in zip(live, venv.pool.map(lambda it: venv.envs[it[0]].step(it[1]), zip(live, texts))):
+                obs[i] = o; eps[i]['rewards'].append(float(r)); eps[i]['errors'].append(info.get('error'))
+            live = [i for i in live if eps[i]['errors'][-1] is not None and len(eps[i]['rewards']) < venv.envs[i].max_steps]
+        out += eps
+    venv.reset()
+    return out[:n]
+
+def retry_summary(episodes:list[dict]) -> dict:
+    "From `evaluate_episodes`: first-try mean reward and success, the final attempt's mean reward, and `retry_success`: of the episodes whose first attempt failed, the fraction that ran a program later (NaN if none failed)."
+    first = [e['rewards'][0] for e in episodes]
+    failed = [e for e in episodes if e['errors'][0] is not None]
+    return dict(episodes=len(episodes), first_reward=float(np.mean(first)), first_success=float(np.mean([e['errors'][0] is None for e in episodes])),
+                final_reward=float(np.mean([e['rewards'][-1] for e in episodes])), attempts=float(np.mean([len(e['rewards']) for e in episodes])),
+                retry_success=float(np.mean([e['errors'][-1] is None for e in failed])) if failed else float('nan'))

@@ -57,3 +57,15 @@ def test_bad_csv_options_say_what_to_fix(tmp_path, csv, args, message):
 def test_eval_needs_a_policy(tmp_path):
     r = _cmd("eval", *TINY, "--output-dir", str(tmp_path))
     assert r.returncode == 2 and "etpo-eval needs --policy DIR" in r.stderr
+
+
+def test_whole_episodes_are_evaluated_with_their_retries(tmp_path):
+    "--eval-episodes plays episodes of up to --max-steps attempts, the error fed back, and summarises the retries."
+    out = tmp_path / "ep"
+    r = _cmd("train", *TINY, "--algorithm", "none", "--max-steps", "3", "--eval-samples", "0", "--eval-episodes", "3", "--output-dir", str(out))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    ep = json.loads((out / "episodes.json").read_text())
+    eps = ep["episodes"]["base"]
+    assert len(eps) == 3 and all(1 <= len(e["rewards"]) <= 3 and len(e["rewards"]) == len(e["errors"]) for e in eps)
+    assert all(e["errors"][-1] is None or len(e["rewards"]) == 3 for e in eps)      # an episode stops when a program runs, or after 3 tries
+    assert set(ep["summary"]["base"]) >= {"first_reward", "retry_success", "attempts"}

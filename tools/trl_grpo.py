@@ -21,6 +21,7 @@ from pathlib import Path
 
 from etpo.env import DataScienceEnv
 from etpo.models import load_model, lora_target_modules
+from etpo.rollout import _BODY_END
 from etpo.run import RunArguments, build_run, make_config
 from etpo.utils import append_jsonl, atomic_write
 
@@ -49,10 +50,13 @@ def main():
     prompt, _ = env.reset(seed=a.seed)
 
     def reward(prompts, completions, **kw):
-        "The environment's reward of each completion (a fresh single-attempt episode each)."
+        """The environment's reward of each completion (a fresh single-attempt episode each), cut where etpo's sampler
+        stops (`BodyEnd`: the first line that starts at column 0): TRL's generation has no such stop, so its 48 tokens
+        may run past the body. Its loss still covers every generated token; etpo's covers the tokens up to the cut."""
         rs = []
         for c in completions:
-            env.reset(); rs.append(float(env.step(c)[1]))
+            end = _BODY_END.search(c)
+            env.reset(); rs.append(float(env.step(c[:end.start() + 1] if end else c)[1]))
         return rs
 
     cfg = GRPOConfig(output_dir=str(out / "trl"), per_device_train_batch_size=a.group, num_generations=a.group, max_steps=a.updates,
