@@ -55,6 +55,9 @@ def test_compare_is_welchs_test_over_seeds(tmp_path):
     t = (ma - mb) / (va / 3 + vb / 2) ** 0.5
     assert abs(float(row[4]) - t) < 0.01
     assert 0 < float(row[5]) < 1
+    diff, ci = row[6].split(" [")
+    lo, hi = map(float, ci.rstrip("]").split(", "))
+    assert abs(float(diff) - (ma - mb)) < 0.01 and lo < ma - mb < hi
     last = subprocess.run([sys.executable, "tools/plot_results.py", *runs, "--labels", "A", "A", "A", "B", "B", "--last", "kl", "q_gap",
                            "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "| A | 0.010 ± 0.000 | — |" in last      # kl at the last iteration (0.01 in every seed); q_gap was not logged

@@ -107,13 +107,17 @@ def compare(groups:dict, evals:dict, ref:str) -> str:
     from scipy.stats import ttest_ind
     if ref not in groups: raise ValueError(f"--compare {ref!r} is not one of the labels {list(groups)}")
     a = seed_means(groups[ref], evals)
-    rows = [f"| against {ref} ({len(a)} seeds, mean {sum(a) / max(len(a), 1):+.2f}) | seeds | per-seed trained first tries | mean | Welch t | p |",
-            "|---|---|---|---|---|---|"]
+    rows = [f"| against {ref} ({len(a)} seeds, mean {sum(a) / max(len(a), 1):+.2f}) | seeds | per-seed trained first tries | mean | Welch t | p | {ref} − it, 95 % CI |",
+            "|---|---|---|---|---|---|---|"]
     for label, runs in groups.items():
         if label == ref: continue
         b = seed_means(runs, evals)
-        t, p = ttest_ind(a, b, equal_var=False) if len(a) >= 2 and len(b) >= 2 else (float("nan"), float("nan"))
-        rows.append(f"| {label} | {len(b)} | {', '.join(f'{x:+.2f}' for x in b)} | {sum(b) / max(len(b), 1):+.2f} | {t:.2f} | {p:.3f} |")
+        if len(a) >= 2 and len(b) >= 2:
+            res = ttest_ind(a, b, equal_var=False); t, p = res.statistic, res.pvalue
+            lo, hi = res.confidence_interval(0.95)                      # of mean(ref) − mean(label), Welch's degrees of freedom
+            ci = f"{sum(a) / len(a) - sum(b) / len(b):+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        else: t, p, ci = float("nan"), float("nan"), "—"
+        rows.append(f"| {label} | {len(b)} | {', '.join(f'{x:+.2f}' for x in b)} | {sum(b) / max(len(b), 1):+.2f} | {t:.2f} | {p:.3f} | {ci} |")
     return "\n".join(rows)
 
 
