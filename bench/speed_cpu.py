@@ -63,7 +63,9 @@ def child(model: str, iterations: int, overrides: dict, sampling: dict):
         def g(*a, **k):
             t = time.perf_counter(); out = f(*a, **k)
             phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
-            if record: actions.update(json.dumps(out[0].action_ids.tolist()).encode())
+            if record:   # collect: its own split of the phase into generation and the environment (the sandboxed programs' run time)
+                actions.update(json.dumps(out[0].action_ids.tolist()).encode())
+                for k, key in (("generate", "generate_s"), ("env (programs run)", "env_s")): phases[k] = phases.get(k, 0.0) + out[2][key]
             return out
         return g
 
@@ -123,8 +125,9 @@ def main():
         res[name] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{name}: {res[name]['total']:.0f} s", file=sys.stderr)
     base = res[next(iter(res))]
-    keys = ["rollout: generate + env", "score", "update"]
-    print(f"Main job on the CPU ({args.model}, {base['transitions']} transitions = {args.iterations} iterations x 4 environments x 2 steps)\n")
+    keys = ["rollout: generate + env", "generate", "env (programs run)", "score", "update"]
+    print(f"Main job on the CPU ({args.model}, {base['transitions']} transitions = {args.iterations} iterations x 4 environments x 2 steps)")
+    print("(generate + env (programs run) = rollout; the programs' time depends on what was sampled, so compare the generate column across settings)\n")
     print("| setting | transitions / min | speed-up | " + " | ".join(f"{k}, s" for k in keys) + " | peak memory, GB | same actions | max metric difference |")
     print("|---|---|---|" + "---|" * len(keys) + "---|---|---|")
     for name, r in res.items():
