@@ -52,12 +52,14 @@ class RunArguments:
     eval_samples: int = option(8, 'first tries sampled from the policy at the end (evaluation.json); 0: none')
     eval_episodes: int = option(0, 'whole episodes (up to max_steps attempts, the error fed back) from the base model and the policy at the end (episodes.json: retry success); 0: none')
     eval_base_samples: int|None = option(None, "first tries sampled from the base model at the end; None: eval_samples (the base model is the same in every run: a study can pool it)")
+    eval_base_episodes: int|None = option(None, "whole episodes of the base model at the end; None: eval_episodes (pooled over a study's runs, as eval_base_samples)")
     dump_weights: str|None = option(None, "folder: each process saves its adapters' state there at the end (checks DDP's sync)")
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS: raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
         if self.preset not in ETPOConfig.PRESETS: raise ValueError(f"preset must be one of {list(ETPOConfig.PRESETS)}, got {self.preset!r}")
-        if self.eval_samples < 0 or (self.eval_base_samples or 0) < 0: raise ValueError("eval_samples and eval_base_samples must be >= 0")
+        if min(self.eval_samples, self.eval_episodes, self.eval_base_samples or 0, self.eval_base_episodes or 0) < 0:
+            raise ValueError("eval_samples, eval_episodes, eval_base_samples and eval_base_episodes must be >= 0")
 
     def load_dataset(self) -> str|Dataset:
         "The registry name, or the CSV's `Dataset`. Raises FileNotFoundError for a missing file, ValueError without --target, KeyError for a missing column."
@@ -111,10 +113,14 @@ class Run:
 
     def evaluate(self, n:int|None=None, n_base:int|None=None) -> dict[str, list[dict]]:
         """First tries of the policy (`n`, default `eval_samples`) and of the base model (`n_base`, default
-        `eval_base_samples`, else `n`), written to output_dir/evaluation.json and summarised on stdout (main process)."""
+        `eval_base_samples`, else `n`), written to output_dir/evaluation.json and summarised on stdout (main process).
+        With `eval_episodes` (policy) and `eval_base_episodes` (base model, default `eval_episodes`) also whole episodes,
+        the error fed back up to `max_steps` attempts, in output_dir/episodes.json with their `retry_summary`."""
         n = self.args.eval_samples if n is None else n
         n_base = n_base if n_base is not None else self.args.eval_base_samples if self.args.eval_base_samples is not None else n
-        if not (n or n_base or self.args.eval_episodes) or not self.trainer.is_main: return {}
+        n_eps = self.args.eval_episodes
+        n_base_eps = self.args.eval_base_episodes if self.args.eval_base_episodes is not None else n_eps
+        if not (n or n_base or n_eps or n_base_eps) or not self.trainer.is_main: return {}
         name = self.args.algorithm if self.args.algorithm != 'none' else 'policy'
         roles = [('base', 'reference', n_base)] + ([(name, 'policy', n)] if self.args.algorithm != 'none' or self.args.policy else [])
         ev = {k: evaluate(self.trainer.agent, self.tokenizer, self.venv, k_n, role=role, sampling=self.config.sampling) for k, role, k_n in roles if k_n}
@@ -122,9 +128,9 @@ class Run:
         for k, es in ev.items():
             rw = [e['reward'] for e in es]
             print(f"first tries, {k}: mean reward {sum(rw) / len(rw):.3f}, success {sum(x > -1 for x in rw) / len(rw):.2f} (n = {len(rw)})")
-        if self.args.eval_episodes:
-            eps = {k: evaluate_episodes(self.trainer.agent, self.tokenizer, self.venv, self.args.eval_episodes, role=role, sampling=self.config.sampling)
-                   for k, role, _ in roles}
+        if n_eps or n_base_eps:
+            eps = {k: evaluate_episodes(self.trainer.agent, self.tokenizer, self.venv, k_n, role=role, sampling=self.config.sampling)
+                   for k, role, k_n in [(k, role, n_base_eps if k == 'base' else n_eps) for k, role, _ in roles] if k_n}
             atomic_write(Path(self.config.output_dir) / 'episodes.json', lambda f: json.dump(dict(episodes=eps, summary={k: retry_summary(e) for k, e in eps.items()}), f, indent=1))
             for k, e in eps.items(): print(f"episodes, {k}: {json.dumps(retry_summary(e))}")
         return ev

@@ -64,3 +64,22 @@ def test_compare_is_welchs_test_over_seeds(tmp_path):
     bad = subprocess.run([sys.executable, "tools/plot_results.py", *runs[:1], "--compare", "C", "--out", str(tmp_path / "f.png")],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "not one of the labels" in bad.stderr
+
+
+def test_episodes_give_retry_success_per_seed(tmp_path):
+    "--episodes: first tries, retry success after a failed first try and the final reward, per seed and pooled, from episodes.json"
+    ok, bad = dict(rewards=[0.6], errors=[None]), dict(rewards=[-1.0, -1.0, -1.0], errors=["e", "e", "e"])
+    fixed = dict(rewards=[-1.0, 0.6], errors=["e", None])
+    for name, trained in [("a0", [ok, fixed]), ("a1", [bad, fixed]), ("b0", [bad, bad])]:
+        fake_run(tmp_path / name, [0.0, 0.1], [], [])
+        (tmp_path / name / "evaluation.json").write_text("{}")   # a run evaluated on episodes only
+        (tmp_path / name / "episodes.json").write_text(json.dumps(dict(episodes=dict(base=[bad], etpo=trained))))
+    runs = [str(tmp_path / n) for n in ("a0", "a1", "b0")]
+    out = subprocess.run([sys.executable, "tools/plot_results.py", *runs, "--labels", "A", "A", "B", "--episodes", "--compare", "A",
+                          "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    row = next(l for l in out.splitlines() if l.startswith("| A | 2 |")).strip("| ").split(" | ")
+    assert row[2].startswith("-1.00, 0.00; 0.00; -1.00, 3.0 (n = 2)")   # base: two failed episodes of 3 attempts
+    assert row[3].startswith("-0.60, 0.25; 0.67; +0.20")               # trained pooled: 1 of 4 first tries ran; 2 of 3 failures fixed
+    assert row[4] == "-0.20 / 1.00 / +0.60, -1.00 / 0.50 / -0.20"       # per seed
+    retry = [l for l in out.split("per-seed retry success")[1].splitlines() if l.startswith("| B |")][0].split(" | ")
+    assert retry[2] == "+0.00"                                          # B fixed none of its failures

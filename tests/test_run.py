@@ -69,3 +69,16 @@ def test_whole_episodes_are_evaluated_with_their_retries(tmp_path):
     assert len(eps) == 3 and all(1 <= len(e["rewards"]) <= 3 and len(e["rewards"]) == len(e["errors"]) for e in eps)
     assert all(e["errors"][-1] is None or len(e["rewards"]) == 3 for e in eps)      # an episode stops when a program runs, or after 3 tries
     assert set(ep["summary"]["base"]) >= {"first_reward", "retry_success", "attempts"}
+
+
+def test_base_episodes_are_counted_apart(tmp_path):
+    "--eval-base-episodes sets the base model's number of episodes apart from the policy's (a study pools the base model)."
+    out = tmp_path / "ep"
+    r = _cmd("train", *TINY, "--iterations", "0", "--max-steps", "2", "--eval-samples", "0", "--eval-base-samples", "0",
+             "--eval-episodes", "2", "--eval-base-episodes", "1", "--output-dir", str(out))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    eps = json.loads((out / "episodes.json").read_text())["episodes"]
+    assert {k: len(v) for k, v in eps.items()} == {"base": 1, "etpo": 2}
+    assert json.loads((out / "evaluation.json").read_text()) == {}
+    r = _cmd("train", *TINY, "--iterations", "0", "--eval-base-episodes", "-1", "--output-dir", str(tmp_path / "bad"))
+    assert r.returncode != 0 and "must be >= 0" in r.stderr, r.stderr[-2000:]

@@ -6,6 +6,9 @@ Runs given the same label are seeds of one configuration: the table shows mean �
 mean with a ± sd band. `--programs` counts the classes the evaluated first tries build (base model vs trained).
 `--compare LABEL` tests, seed against seed, whether each other label's trained first tries differ from LABEL's
 (Welch's t-test over the per-seed mean rewards, scipy; a seed's programs are correlated, so the seed is the unit).
+`--episodes` summarises the whole episodes of `episodes.json` (runs with `--eval-episodes`: the error fed back, up to
+`--max-steps` attempts): first tries, retry success after a failed first try, the final attempt's reward; with
+`--compare`, the same Welch test on each of these per-seed values.
 """
 import argparse
 import json
@@ -102,22 +105,54 @@ def seed_means(runs:list, evals:dict) -> list[float]:
     return out
 
 
-def compare(groups:dict, evals:dict, ref:str) -> str:
-    "Markdown table: every label against `ref`, Welch's t-test (scipy.stats.ttest_ind, equal_var=False) over per-seed trained first-try means"
+def compare(groups:dict, evals:dict, ref:str, per_seed=seed_means, what:str="trained first tries") -> str:
+    """Markdown table: every label against `ref`, Welch's t-test (scipy.stats.ttest_ind, equal_var=False) over per-seed
+    values (`per_seed(runs, evals)`, default: the trained first tries' mean reward)"""
     from scipy.stats import ttest_ind
     if ref not in groups: raise ValueError(f"--compare {ref!r} is not one of the labels {list(groups)}")
-    a = seed_means(groups[ref], evals)
-    rows = [f"| against {ref} ({len(a)} seeds, mean {sum(a) / max(len(a), 1):+.2f}) | seeds | per-seed trained first tries | mean | Welch t | p | {ref} − it, 95 % CI |",
+    a = per_seed(groups[ref], evals)
+    rows = [f"| against {ref} ({len(a)} seeds, mean {sum(a) / max(len(a), 1):+.2f}) | seeds | per-seed {what} | mean | Welch t | p | {ref} − it, 95 % CI |",
             "|---|---|---|---|---|---|---|"]
     for label, runs in groups.items():
         if label == ref: continue
-        b = seed_means(runs, evals)
+        b = per_seed(runs, evals)
         if len(a) >= 2 and len(b) >= 2:
             res = ttest_ind(a, b, equal_var=False); t, p = res.statistic, res.pvalue
             lo, hi = res.confidence_interval(0.95)                      # of mean(ref) − mean(label), Welch's degrees of freedom
             ci = f"{sum(a) / len(a) - sum(b) / len(b):+.2f} [{lo:+.2f}, {hi:+.2f}]"
         else: t, p, ci = float("nan"), float("nan"), "—"
         rows.append(f"| {label} | {len(b)} | {', '.join(f'{x:+.2f}' for x in b)} | {sum(b) / max(len(b), 1):+.2f} | {t:.2f} | {p:.3f} | {ci} |")
+    return "\n".join(rows)
+
+
+EPISODE_METRICS = {"first_reward": "first-try mean reward", "retry_success": "retry success after a failed first try",
+                   "final_reward": "final attempt's mean reward"}
+
+
+def episode_values(key:str):
+    "per_seed function for `compare`: each run's trained-policy `retry_summary(...)[key]` from its `episodes.json` (runs without one left out)"
+    from etpo.trainer import retry_summary
+    def per_seed(runs:list, episodes:dict) -> list[float]:
+        return [retry_summary(eps)[key] for run, _ in runs if run in episodes for k, eps in episodes[run].items() if k != "base"]
+    return per_seed
+
+
+def episodes_table(groups:dict, episodes:dict) -> str:
+    "Markdown table of whole episodes (`episodes.json`): per label, the base model pooled and the trained policy per seed and pooled"
+    from etpo.trainer import retry_summary
+    fmt = lambda s: f"{s['first_reward']:+.2f}, {s['first_success']:.2f}; {s['retry_success']:.2f}; {s['final_reward']:+.2f}, {s['attempts']:.1f} (n = {s['episodes']})"
+    rows = ["| run | seeds | episodes: first-try mean, success; retry success; final reward, attempts (n) — base pooled | same, trained pooled | "
+            "trained per seed: first try / retry success / final |", "|---|---|---|---|---|"]
+    base_all = []
+    for label, runs in groups.items():
+        got = [episodes[r] for r, _ in runs if r in episodes]
+        if not got: continue
+        base = [e for g in got for e in g.get("base", [])]; base_all += base
+        tr = [[e for k, v in g.items() if k != "base" for e in v] for g in got]
+        per = ", ".join(f"{s['first_reward']:+.2f} / {s['retry_success']:.2f} / {s['final_reward']:+.2f}" for s in map(retry_summary, filter(None, tr)))
+        rows.append(f"| {label} | {len(got)} | {fmt(retry_summary(base)) if base else '—'} | "
+                    f"{fmt(retry_summary([e for t in tr for e in t])) if any(tr) else '—'} | {per} |")
+    if base_all: rows.append(f"\nBase model, episodes pooled over these runs: {fmt(retry_summary(base_all))}")
     return "\n".join(rows)
 
 
@@ -130,6 +165,7 @@ def main():
     ap.add_argument("--programs", action="store_true", help="also print which classes the evaluated first tries build, base model vs trained policy")
     ap.add_argument("--last", nargs="+", metavar="METRIC", default=None,
                     help="also print these metrics.jsonl columns at the last iteration, mean ± sd over seeds (e.g. kl q_gap)")
+    ap.add_argument("--episodes", action="store_true", help="also print the whole episodes of episodes.json: first tries, retry success, final reward")
     ap.add_argument("--compare", metavar="LABEL", default=None,
                     help="also print Welch's t-test over seeds of the trained first tries: every other label against LABEL")
     args = ap.parse_args()
@@ -144,12 +180,18 @@ def main():
     groups = {}   # label -> [(run, frame)]: runs given the same label are seeds of one configuration
     for run, label, f in zip(args.runs, labels, frames): groups.setdefault(label, []).append((run, f))
     evals = {run: json.loads((Path(run) / "evaluation.json").read_text()) for run in args.runs if (Path(run) / "evaluation.json").exists()}
-    base = [x for e in evals.values() for x in e["base"]]
+    base = [x for e in evals.values() for x in e.get("base", [])]
+    episodes = {run: json.loads((Path(run) / "episodes.json").read_text())["episodes"] for run in args.runs if (Path(run) / "episodes.json").exists()}
     if args.table: print(table(groups, evals, base))
     if args.programs: print("\n" + programs(groups, evals))
     if args.last: print("\n" + last_values(groups, args.last))
+    if args.episodes: print("\n" + (episodes_table(groups, episodes) if episodes else "no episodes.json in these runs"))
     if args.compare:
-        try: print("\n" + compare(groups, evals, args.compare))
+        try:
+            if evals and any(trained([e]) for e in evals.values()): print("\n" + compare(groups, evals, args.compare))
+            if args.episodes and episodes:
+                for key, what in EPISODE_METRICS.items():
+                    print("\n" + compare(groups, episodes, args.compare, episode_values(key), what))
         except ValueError as e: ap.error(str(e))
     fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, (k, title) in zip(axs, [("reward_mean", "mean reward"), ("success_rate", "success rate"), ("kl", "KL(π ‖ ρ) per token"), ("entropy", "entropy per token")]):

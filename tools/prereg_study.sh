@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The pre-registered CPU study (results page, "A pre-registered comparison"): every contender in the same runner
 # (etpo-train), on fresh seeds, two runs side by side with one thread each (xargs -P 2), runs already finished skipped.
-# Usage: tools/prereg_study.sh OUT [main|secondary|all]     e.g. tools/prereg_study.sh runs/prereg main
+# Usage: tools/prereg_study.sh OUT [main|secondary|multi|all]     e.g. tools/prereg_study.sh runs/prereg main
 #   main:      ETPO (default) and PPO-KL with ETPO's credit (gae_lambda 1, kl_coef 0.01), seeds 6-11
 #   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), TRL's GRPOTrainer (tools/trl_grpo.py,
 #              with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv with trl, see that script), seeds 6-8
+#   multi:     the multi-attempt task (up to 3 attempts, the error fed back; evaluated on whole episodes):
+#              ETPO (default) and ETPO without a critic, seeds 6-8
+# ONLY="name ..." keeps only those contenders (e.g. ONLY="etpo_nocritic grpo" tools/prereg_study.sh runs/prereg secondary).
 # Then: python tools/plot_results.py OUT/etpo_s* OUT/ppo_credit_s* --labels ... --compare ETPO (the page gives the lines).
 set -euo pipefail
 out="${1:-runs/prereg}"; which="${2:-main}"
+multi="--max-steps 3 --eval-samples 0 --eval-base-samples 0 --eval-episodes 48 --eval-base-episodes 16"   # after common: these win
 common="--prompt-style compact --max-steps 1 --n-envs 4 --max-new-tokens 48 --iterations 6 --eval-samples 64 --eval-base-samples 16 --progress-bar false --resume true"
 declare -A args=(
   [etpo]="--algorithm etpo"
@@ -16,16 +20,20 @@ declare -A args=(
   [grpo]="--algorithm grpo"
   [ppo]="--algorithm ppo"
   [trl_grpo]="TRL"
+  [multi_etpo]="--algorithm etpo $multi"
+  [multi_etpo_nocritic]="--algorithm etpo --critic false $multi"
 )
 jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
 if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "trl_grpo $s"); done; fi
+if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
+if [ -n "${ONLY:-}" ]; then keep=(); for j in "${jobs[@]}"; do [[ " $ONLY " == *" ${j% *} "* ]] && keep+=("$j"); done; jobs=("${keep[@]}"); fi
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export out common TRL_PYTHON="${TRL_PYTHON:-/tmp/trlenv/bin/python}"
 for k in "${!args[@]}"; do export "args_$k=${args[$k]}"; done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -L 1 bash -c 'name=$0 seed=$1; a="args_$name"; dir="$out/${name}_s$seed";
-  [ -f "$dir/evaluation.json" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
+  done_file=evaluation.json; [[ $name == multi_* ]] && done_file=episodes.json; [ -f "$dir/$done_file" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
   if [ "${!a}" = TRL ]; then cmd=("$TRL_PYTHON" tools/trl_grpo.py); else cmd=(etpo-train $common ${!a}); fi;
   "${cmd[@]}" --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 || echo "$(date +%T) FAILED $name seed $seed (see $dir.log)";
   echo "$(date +%T) done $name seed $seed"'
