@@ -11,18 +11,8 @@
 # Then: python tools/plot_results.py OUT/etpo_s* OUT/ppo_credit_s* --labels ... --compare ETPO (the page gives the lines).
 set -euo pipefail
 out="${1:-runs/prereg}"; which="${2:-main}"
-multi="--max-steps 3 --eval-samples 0 --eval-base-samples 0 --eval-episodes 48 --eval-base-episodes 16"   # after common: these win
 common="--prompt-style compact --max-steps 1 --n-envs 4 --max-new-tokens 48 --iterations 6 --eval-samples 64 --eval-base-samples 16 --progress-bar false --resume true"
-declare -A args=(
-  [etpo]="--algorithm etpo"
-  [ppo_credit]="--algorithm ppo --gae-lambda 1 --kl-coef 0.01"
-  [etpo_nocritic]="--algorithm etpo --critic false"
-  [grpo]="--algorithm grpo"
-  [ppo]="--algorithm ppo"
-  [trl_grpo]="TRL"
-  [multi_etpo]="--algorithm etpo $multi"
-  [multi_etpo_nocritic]="--algorithm etpo --critic false $multi"
-)
+source "$(dirname "$0")/contenders.sh"   # args: the contenders' options
 jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
 if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "trl_grpo $s"); done; fi

@@ -1,29 +1,28 @@
 #!/usr/bin/env bash
-# ETPO (main preset: sampled policy step, stabilisers on), ETPO with the paper's expected policy step (its ablation),
-# ETPO with the reward baseline (its ablation; off by default), ETPO in the paper's setting (`--preset paper`, with AdamW
-# as the others: lion-pytorch is not on the GPU machine), and PPO-KL, 3 seeds each: the five runs side by side on one
-# GPU (Qwen2.5-Coder-0.5B, 32 environments each), one seed after the other, the same wall-clock budget per run; then
-# the table and curves. Usage: tools/study.sh MODEL_DIR [OUT] [SECONDS_PER_RUN]
+# Every contender of the results page's study side by side on one GPU (tools/contenders.sh: ETPO's default, without a
+# critic, its expected step, the paper's setting, PPO-KL with ETPO's credit and as before, GRPO, and the multi-attempt
+# pair), one process each on the same device, one seed each by default, the same wall-clock training budget per run;
+# then the tables (first tries, whole episodes, Welch against ETPO when SEEDS holds two or more) and the curves.
+# On one H200 with Qwen2.5-Coder-0.5B and the defaults: model loads, 240 s of training, evaluation: about 8 minutes.
+# Usage: tools/study.sh MODEL_DIR [OUT] [SECONDS_PER_RUN]
+#   SEEDS="6 7" (default 6), CONTENDERS="etpo grpo ..." (default all but trl_grpo: TRL is not on the GPU machine),
+#   N_ENVS (default 16: the environments' programs run on the CPU cores, shared by every run).
 set -euo pipefail
-model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-1800}"
-common=(--model "$model" --dataset tic_tac_toe --n-envs 32 --minibatch-size 8 --iterations 1000 --time-budget-s "$budget"
-        --eval-samples 64 --progress-bar false)
-declare -A runs=(
-  [etpo]="--preset main"
-  [etpo_expected]="--preset main --policy-estimator expected"
-  [etpo_baseline]="--preset main --reward-baseline true"
-  [etpo_paper]="--preset paper --optimizer adamw --lr 1e-5"
-  [ppo]="--preset main --algorithm ppo"
-)
-mkdir -p "$out"
-for seed in 0 1 2; do
-  for name in "${!runs[@]}"; do
+model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-240}"
+source "$(dirname "$0")/contenders.sh"
+names=(${CONTENDERS:-etpo etpo_nocritic etpo_expected etpo_paper ppo_credit ppo grpo multi_etpo multi_etpo_nocritic})
+for n in "${names[@]}"; do [ -n "${args[$n]:-}" ] && [ "${args[$n]}" != TRL ] || { echo "unknown or non-etpo contender: $n (see tools/contenders.sh)" >&2; exit 2; }; done
+common="--model $model --prompt-style compact --max-steps 1 --n-envs ${N_ENVS:-16} --max-new-tokens 48 --iterations 1000
+        --time-budget-s $budget --eval-samples 64 --eval-base-samples 16 --progress-bar false"
+mkdir -p "$out"; runs=(); labels=()
+for seed in ${SEEDS:-6}; do
+  for n in "${names[@]}"; do
+    dir="$out/${n}_s$seed"; runs+=("$dir"); labels+=("$n")
     # shellcheck disable=SC2086
-    etpo-train "${common[@]}" ${runs[$name]} --seed "$seed" --output-dir "$out/${name}_s$seed" > "$out/${name}_s$seed.log" 2>&1 &
+    etpo-train $common ${args[$n]} --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 &
   done
-  wait
 done
-python tools/plot_results.py "$out"/etpo_s{0,1,2} "$out"/etpo_expected_s{0,1,2} "$out"/etpo_baseline_s{0,1,2} "$out"/etpo_paper_s{0,1,2} "$out"/ppo_s{0,1,2} \
-  --labels ETPO ETPO ETPO "ETPO, expected step" "ETPO, expected step" "ETPO, expected step" "ETPO + baseline" "ETPO + baseline" "ETPO + baseline" "ETPO, paper" "ETPO, paper" "ETPO, paper" \
-  PPO-KL PPO-KL PPO-KL \
-  --table --programs --out "$out/results.png"
+fail=0; for job in $(jobs -p); do wait "$job" || fail=1; done
+[ "$fail" = 0 ] || echo "some runs failed: see $out/*.log" >&2
+python tools/plot_results.py "${runs[@]}" --labels "${labels[@]}" --table --episodes --compare etpo --out "$out/results.png"
+exit "$fail"
