@@ -3,7 +3,9 @@
 # critic, its expected step, the paper's setting, PPO-KL with ETPO's credit and as before, GRPO, and the multi-attempt
 # pair), one process each on the same device, one seed each by default, the same wall-clock training budget per run;
 # then the tables (first tries, whole episodes, Welch against ETPO when SEEDS holds two or more) and the curves.
-# On one H200 with Qwen2.5-Coder-0.5B and the defaults: model loads, 240 s of training, evaluation: about 8 minutes.
+# Not yet run on a GPU: the 240 s training budget is sized so that the model loads, training and the evaluation fit in
+# about 8 minutes on one H200 with Qwen2.5-Coder-0.5B (an estimate). etpo_paper uses Lion:
+# lion-pytorch is pure Python, install its wheel there (pip install --no-deps) or leave etpo_paper out of CONTENDERS.
 # Usage: tools/study.sh MODEL_DIR [OUT] [SECONDS_PER_RUN]
 #   SEEDS="6 7" (default 6), CONTENDERS="etpo grpo ..." (default all but trl_grpo: TRL is not on the GPU machine),
 #   N_ENVS (default 16: the environments' programs run on the CPU cores, shared by every run).
