@@ -3,8 +3,9 @@
 # (etpo-train), on fresh seeds, two runs side by side with one thread each (xargs -P 2), runs already finished skipped.
 # Usage: tools/prereg_study.sh OUT [main|secondary|multi|all]     e.g. tools/prereg_study.sh runs/prereg main
 #   main:      ETPO (default) and PPO-KL with ETPO's credit (gae_lambda 1, kl_coef 0.01), seeds 6-11
-#   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), TRL's GRPOTrainer (tools/trl_grpo.py,
-#              with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv with trl, see that script), seeds 6-8
+#   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), ETPO's expected step, the paper's
+#              setting, TRL's GRPOTrainer (tools/trl_grpo.py, with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv
+#              with trl, see that script), seeds 6-8
 #   multi:     the multi-attempt task (up to 3 attempts, the error fed back; evaluated on whole episodes):
 #              ETPO (default) and ETPO without a critic, seeds 6-8
 # ONLY="name ..." keeps only those contenders (e.g. ONLY="etpo_nocritic grpo" tools/prereg_study.sh runs/prereg secondary).
@@ -15,7 +16,7 @@ common="--prompt-style compact --max-steps 1 --n-envs 4 --max-new-tokens 48 --it
 source "$(dirname "$0")/contenders.sh"   # args: the contenders' options
 jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
-if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "trl_grpo $s"); done; fi
+if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "etpo_expected $s" "etpo_paper $s" "trl_grpo $s"); done; fi
 if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
 if [ -n "${ONLY:-}" ]; then keep=(); for j in "${jobs[@]}"; do [[ " $ONLY " == *" ${j% *} "* ]] && keep+=("$j"); done; jobs=("${keep[@]}"); fi
 mkdir -p "$out"
