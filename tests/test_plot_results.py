@@ -83,3 +83,17 @@ def test_episodes_give_retry_success_per_seed(tmp_path):
     assert row[4] == "-0.20 / 1.00 / +0.60, -1.00 / 0.50 / -0.20"       # per seed
     retry = [l for l in out.split("per-seed retry success")[1].splitlines() if l.startswith("| B |")][0].split(" | ")
     assert retry[2] == "+0.00"                                          # B fixed none of its failures
+
+
+def test_runs_that_log_fewer_columns_show_dashes(tmp_path):
+    "A run whose metrics.jsonl lacks success_rate, reward_max and entropy (TRL's log) gets '—' there, and the plot still draws"
+    fake_run(tmp_path / "etpo", [-1.0, 0.0], [-1.0, 0.6], [0.6, 0.6])
+    trl = tmp_path / "trl"; trl.mkdir()
+    (trl / "metrics.jsonl").write_text("".join(json.dumps(dict(iteration=i, reward_mean=r, kl=0.0)) + "\n" for i, r in enumerate([-1.0, -0.5])))
+    (trl / "evaluation.json").write_text(json.dumps(dict(base=[dict(reward=-1.0)], policy=[dict(reward=0.6)])))
+    out = subprocess.run([sys.executable, "tools/plot_results.py", str(tmp_path / "etpo"), str(trl), "--labels", "ETPO", "TRL", "--table",
+                          "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    row = next(l for l in out.splitlines() if l.startswith("| TRL |")).split(" | ")
+    assert row[3:8] == ["-1.000 → -0.500", "-0.750", "—", "—", "— → —"]
+    assert next(l for l in out.splitlines() if l.startswith("| ETPO |")).split(" | ")[5] == "0.500"   # the other run keeps its columns
+    assert (tmp_path / "fig.png").stat().st_size > 0

@@ -26,8 +26,9 @@ from etpo.utils import read_metrics
 
 
 def spread(xs) -> str:
-    "mean ± standard deviation over seeds (just the value for one seed)"
-    xs = pd.Series(xs, dtype=float)
+    "mean ± standard deviation over seeds (just the value for one seed; '—' where no run logs it)"
+    xs = pd.Series(xs, dtype=float).dropna()
+    if xs.empty: return "—"
     return f"{xs.mean():.3f}" if len(xs) == 1 else f"{xs.mean():.3f} ± {xs.std():.3f}"
 
 
@@ -48,15 +49,16 @@ def table(groups:dict, evals:dict, base:list) -> str:
             "|---|---|---|---|---|---|---|---|---|"]
     for label, runs in groups.items():
         fs = [f for _, f in runs]
-        last2 = lambda k: [f[k].iloc[-2:].mean() for f in fs]
-        mean_at = lambda k, i: sum(f[k].iloc[i] for f in fs) / len(fs)
+        col = lambda f, k: f[k] if k in f else pd.Series(float("nan"), index=f.index)   # a column some runs lack (TRL's log: no success_rate, entropy)
+        last2 = lambda k: [col(f, k).iloc[-2:].mean() for f in fs]
+        mean_at = lambda k, i: sum(col(f, k).iloc[i] for f in fs) / len(fs)
         ev = [evals[r] for r, _ in runs if r in evals]
         tr = trained(ev)
         ev_txt = f"{first_tries([x for e in ev for x in e['base']])} → {first_tries(tr)}; {len(tr)}" if tr else "not run"
         iters = sorted({len(f) for f in fs})
         rows.append(f"| {label} | {len(fs)} | {'/'.join(map(str, iters))} | {mean_at('reward_mean', 0):.3f} → {mean_at('reward_mean', -1):.3f} | "
-                    f"{spread(last2('reward_mean'))} | {spread(last2('success_rate'))} | {spread([f.reward_max.max() for f in fs])} | "
-                    f"{mean_at('entropy', 0):.2f} → {mean_at('entropy', -1):.2f} | {ev_txt} |")
+                    f"{spread(last2('reward_mean'))} | {spread(last2('success_rate'))} | {spread([col(f, 'reward_max').max() for f in fs])} | "
+                    f"{spread([mean_at('entropy', 0)])} → {spread([mean_at('entropy', -1)])} | {ev_txt} |")
     if base:   # every run samples the untrained model too: pooled, they estimate it better than any one run
         rs = [x["reward"] for x in base]
         rows.append(f"\nBase model (adapters off), first tries pooled over these runs' evaluations: mean reward {sum(rs) / len(rs):.3f}, "
@@ -176,7 +178,7 @@ def main():
         p = Path(run) / "metrics.jsonl"
         if not p.exists(): ap.error(f"{p} not found: is {run} the output_dir of a finished run?")
         frames.append(pd.DataFrame(read_metrics(run)).assign(run=label))
-    df = pd.concat(frames)
+    df = pd.concat(frames, ignore_index=True)   # runs logging other columns (TRL) leave NaN there, which the plots skip
     groups = {}   # label -> [(run, frame)]: runs given the same label are seeds of one configuration
     for run, label, f in zip(args.runs, labels, frames): groups.setdefault(label, []).append((run, f))
     evals = {run: json.loads((Path(run) / "evaluation.json").read_text()) for run in args.runs if (Path(run) / "evaluation.json").exists()}
