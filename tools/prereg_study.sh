@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The pre-registered CPU study (results page, "A pre-registered comparison"): every contender in the same runner
 # (etpo-train), on fresh seeds, two runs side by side with one thread each (xargs -P 2), runs already finished skipped.
-# Usage: tools/prereg_study.sh OUT [main|secondary|multi|all]     e.g. tools/prereg_study.sh runs/prereg main
+# Usage: tools/prereg_study.sh OUT [main|secondary|multi|trl_matched|all]     e.g. tools/prereg_study.sh runs/prereg main
 #   main:      ETPO (default) and PPO-KL with ETPO's credit (gae_lambda 1, kl_coef 0.01), seeds 6-11
 #   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), ETPO's expected step, the paper's
 #              setting, TRL's GRPOTrainer (tools/trl_grpo.py, with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv
 #              with trl, see that script), seeds 6-8
 #   multi:     the multi-attempt task (up to 3 attempts, the error fed back; evaluated on whole episodes):
 #              ETPO (default) and ETPO without a critic, seeds 6-8
+#   trl_matched: TRL's GRPOTrainer with etpo's optimisation (tools/trl_grpo.py --match-etpo), seeds 6-8: run after the
+#              secondary round showed that TRL's defaults took half the optimizer steps at a decaying rate (not pre-registered)
 # ONLY="name ..." keeps only those contenders (e.g. ONLY="etpo_nocritic grpo" tools/prereg_study.sh runs/prereg secondary).
+# PARALLEL=3 runs three at a time (default 2).
 # Then: python tools/plot_results.py OUT/etpo_s* OUT/ppo_credit_s* --labels ... --compare ETPO (the page gives the lines).
 set -euo pipefail
 out="${1:-runs/prereg}"; which="${2:-main}"
@@ -17,14 +20,15 @@ source "$(dirname "$0")/contenders.sh"   # args: the contenders' options
 jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
 if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "etpo_expected $s" "etpo_paper $s" "trl_grpo $s"); done; fi
+if [ "$which" = trl_matched ]; then for s in 6 7 8; do jobs+=("trl_grpo_matched $s"); done; fi
 if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
 if [ -n "${ONLY:-}" ]; then keep=(); for j in "${jobs[@]}"; do [[ " $ONLY " == *" ${j% *} "* ]] && keep+=("$j"); done; jobs=("${keep[@]}"); fi
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export out common TRL_PYTHON="${TRL_PYTHON:-/tmp/trlenv/bin/python}"
 for k in "${!args[@]}"; do export "args_$k=${args[$k]}"; done
-printf '%s\n' "${jobs[@]}" | xargs -P 2 -L 1 bash -c 'name=$0 seed=$1; a="args_$name"; dir="$out/${name}_s$seed";
+printf '%s\n' "${jobs[@]}" | xargs -P "${PARALLEL:-2}" -L 1 bash -c 'name=$0 seed=$1; a="args_$name"; dir="$out/${name}_s$seed";
   done_file=evaluation.json; [[ $name == multi_* ]] && done_file=episodes.json; [ -f "$dir/$done_file" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
-  if [ "${!a}" = TRL ]; then cmd=("$TRL_PYTHON" tools/trl_grpo.py); else cmd=(etpo-train $common ${!a}); fi;
+  if [[ "${!a}" == TRL* ]]; then cmd=("$TRL_PYTHON" tools/trl_grpo.py ${!a#TRL}); else cmd=(etpo-train $common ${!a}); fi;
   "${cmd[@]}" --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 || echo "$(date +%T) FAILED $name seed $seed (see $dir.log)";
   echo "$(date +%T) done $name seed $seed"'

@@ -13,7 +13,7 @@ set -euo pipefail
 model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-240}"
 source "$(dirname "$0")/contenders.sh"
 names=(${CONTENDERS:-etpo etpo_nocritic etpo_expected etpo_paper ppo_credit ppo grpo multi_etpo multi_etpo_nocritic})
-for n in "${names[@]}"; do [ -n "${args[$n]:-}" ] && [ "${args[$n]}" != TRL ] || { echo "unknown or non-etpo contender: $n (see tools/contenders.sh)" >&2; exit 2; }; done
+for n in "${names[@]}"; do [ -n "${args[$n]:-}" ] && [[ "${args[$n]}" != TRL* ]] || { echo "unknown or non-etpo contender: $n (see tools/contenders.sh)" >&2; exit 2; }; done
 common="--model $model --prompt-style compact --max-steps 1 --n-envs ${N_ENVS:-16} --max-new-tokens 48 --iterations 1000
         --time-budget-s $budget --eval-samples 64 --eval-base-samples 16 --progress-bar false"
 mkdir -p "$out"; runs=(); labels=()

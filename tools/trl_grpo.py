@@ -5,11 +5,12 @@ The same as the study's runs (tools/prereg_study.sh): the model (Qwen2.5-Coder-0
 CPU has bf16), LoRA r 16 / α 32 on every linear layer (not the LM head: TRL refuses an adapter there, so this
 policy has the seven projections' adapters only), the compact single-attempt tic-tac-toe prompt,
 48 new tokens, temperature 0.5 and top-k 50, groups of 8 (the study's 4 environments × 2 steps), 6 updates (48
-transitions), AdamW at 1e-5, κ = 0.01 (TRL's `beta`), the sandboxed reward of `DataScienceEnv` (ROC AUC, −1 on error).
+transitions), AdamW at 1e-5 and TRL's defaults otherwise (the rate decays linearly to 0 over the run, gradients are
+clipped at norm 1; `--match-etpo`: etpo's optimisation, 12 steps of 4 completions at a constant rate, clipped at 10), κ = 0.01 (TRL's `beta`), the sandboxed reward of `DataScienceEnv` (ROC AUC, −1 on error).
 Then the trained adapter is loaded into an etpo Agent's policy (peft's `set_peft_model_state_dict`; the
 Agent's LM-head adapter stays at its zero start) and scored by the same evaluation as every etpo
 run (`Run.evaluate`: 64 first tries of the policy, 16 of the base model) into OUTPUT_DIR/evaluation.json; TRL's log
-goes to OUTPUT_DIR/metrics.jsonl (one row per update, with `reward_mean`).
+goes to OUTPUT_DIR/metrics.jsonl (one row per optimizer step, with `reward_mean` of its completions).
 
 TRL is not a dependency of etpo; install it beside it:
     python -m venv --system-site-packages /tmp/trlenv && /tmp/trlenv/bin/pip install "trl==1.16.0"
@@ -37,6 +38,9 @@ def main():
     ap.add_argument("--eval-samples", type=int, default=64)
     ap.add_argument("--eval-base-samples", type=int, default=16)
     ap.add_argument("--output-dir", default="runs/trl_grpo")
+    ap.add_argument("--match-etpo", action="store_true",
+                    help="etpo's optimisation instead of TRL's defaults: 2 optimizer steps of 4 completions per group of 8 (12 steps in all, "
+                         "as etpo's minibatch 4), a constant learning rate (TRL's default decays it linearly to 0) and gradient clipping at 10 (etpo's grad_clip; TRL's: 1)")
     a = ap.parse_args()
     from datasets import Dataset
     from peft import LoraConfig
@@ -59,7 +63,9 @@ def main():
             env.reset(); rs.append(float(env.step(c[:end.start() + 1] if end else c)[1]))
         return rs
 
-    cfg = GRPOConfig(output_dir=str(out / "trl"), per_device_train_batch_size=a.group, num_generations=a.group, max_steps=a.updates,
+    match = dict(per_device_train_batch_size=4, steps_per_generation=a.group // 4, max_steps=a.updates * a.group // 4, lr_scheduler_type="constant",
+                 max_grad_norm=10.0) if a.match_etpo else dict(per_device_train_batch_size=a.group, max_steps=a.updates)
+    cfg = GRPOConfig(output_dir=str(out / "trl"), num_generations=a.group, **match,
                      max_completion_length=a.max_new_tokens, temperature=0.5, top_k=50, top_p=1.0, learning_rate=1e-5, beta=0.01,
                      num_iterations=1, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, seed=a.seed, bf16=False)
     peft_cfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, task_type="CAUSAL_LM", target_modules=[m for m in lora_target_modules(model) if m != "lm_head"])
