@@ -8,7 +8,7 @@ directly and is one "generate" row per rollout step), `Agent.action_logits` and 
 built on its logits), the trainer's losses and `ETPOTrainer.step_optimizer` (backward and step) are wrapped; a row
 inside another is indented by a dot.
 
-    python bench/memory_passes.py                 # 2 iterations, about 5 minutes on 2 cores
+    python bench/memory_passes.py                 # 2 iterations, about 8 minutes alone on 2 cores
     python bench/memory_passes.py --top 12        # only the 12 rows that raised the peak most
 
 Columns: the phase (rollout, score, update with the longest action of its minibatch, to which it pads), what ran,

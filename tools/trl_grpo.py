@@ -10,7 +10,7 @@ clipped at norm 1; `--match-etpo`: etpo's optimisation, 12 steps of 4 completion
 Then the trained adapter is loaded into an etpo Agent's policy (peft's `set_peft_model_state_dict`; the
 Agent's LM-head adapter stays at its zero start) and scored by the same evaluation as every etpo
 run (`Run.evaluate`: 64 first tries of the policy, 16 of the base model) into OUTPUT_DIR/evaluation.json; TRL's log
-goes to OUTPUT_DIR/metrics.jsonl (one row per optimizer step, with `reward_mean` of its completions).
+goes to OUTPUT_DIR/metrics.jsonl (one row per group of completions TRL logs a reward for, with its `reward_mean`).
 
 TRL is not a dependency of etpo; install it beside it:
     python -m venv --system-site-packages /tmp/trlenv && /tmp/trlenv/bin/pip install "trl==1.16.0"
