@@ -1,11 +1,14 @@
-"""Peak resident memory and phase times of one ETPO iteration on the CPU: bf16 against fp32, with and without the kept logits.
+"""Peak resident memory and phase times of one ETPO iteration on the CPU: with and without the kept logits, in micro-batches.
 
 Each setting runs in a fresh process (the resident high-water mark only grows): one iteration of the main job's
 defaults (4 environments x 2 steps on tic_tac_toe, minibatch 4, AdamW, residual critic, lambda-returns). The kept
 logits are pi's from generation (`score_from_generation`) and rho's from scoring (`update_from_scoring`): B*T*V
-floats each, in the model's dtype, held between phases.
+floats each, in the model's dtype, held between phases. Micro-batches (`micro_batch_size`) run a minibatch's rows
+in parts with the gradients accumulated: the same step, fewer activations alive, but each part computes the prompt
+prefix its rows share (a minibatch computes it once).
 
-    python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, 2-4 minutes per setting
+    python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, 2-5 minutes per setting
+    python bench/memory_cpu.py --settings default micro   # only the settings whose names contain these words
     python bench/memory_cpu.py --model tiny-random-llama
 """
 import argparse
@@ -18,8 +21,10 @@ import time
 
 NO_KEPT = {"score_from_generation": False, "update_from_scoring": False}
 SETTINGS = {  # name: ETPOConfig overrides
-    "default: bf16 (precision auto), logits kept": {},
-    "bf16, no logits kept": NO_KEPT,
+    "default (precision auto, logits kept, whole minibatches)": {},
+    "no logits kept": NO_KEPT,
+    "micro-batches of 2 rows": {"micro_batch_size": 2},
+    "micro-batches of 1 row": {"micro_batch_size": 1},
 }
 
 
@@ -58,15 +63,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--settings", nargs="*", default=None, help="run only the settings whose names contain one of these words")
     args = ap.parse_args()
     if args.child is not None: return child(args.model, json.loads(args.child))
     rows = []
-    for name, overrides in SETTINGS.items():
+    chosen = {n: o for n, o in SETTINGS.items() if args.settings is None or any(w in n for w in args.settings)}
+    if not chosen: ap.error(f"no setting matches {args.settings}; the settings: {list(SETTINGS)}")
+    for name, overrides in chosen.items():
         out = subprocess.run([sys.executable, __file__, "--model", args.model, "--child", json.dumps(overrides)],
                              capture_output=True, text=True, check=True).stdout
         rows.append((name, json.loads(out.strip().splitlines()[-1])))
     keys = ["rollout (generate + env)", "score_rollout", "update"]
-    print(f"One ETPO iteration, {args.model}, CPU, 8 transitions, minibatch 4\n")
+    import torch
+    from etpo.models import cpu_has_bf16, precision_dtype
+    print(f"One ETPO iteration, {args.model}, CPU ({'with' if cpu_has_bf16() else 'without'} native bf16: precision auto is "
+          f"{str(precision_dtype('auto', torch.device('cpu')))[6:]}), 8 transitions, minibatch 4\n")
     print("| setting | peak RSS, GiB | " + " | ".join(f"{k}, s" for k in keys) + " |")
     print("|---|---|" + "---|" * len(keys))
     for name, ph in rows:

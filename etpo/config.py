@@ -46,6 +46,7 @@ class RLConfig:
     fold_adapters: bool = option(True, 'generation and scoring run π and Q̄ with the LoRA product folded into the weights (speed: folded)', 'speed')
     score_from_generation: bool = option(True, "scoring takes π's logits from generation instead of a π pass; holds (T, V) floats per row until scored", 'speed')
     forward_batch_size: int = option(8, 'rows per scoring forward pass', 'speed')
+    micro_batch_size: int|None = option(None, "rows per trained pass inside a minibatch, gradients accumulated over its micro-batches: the same gradient with one micro-batch's activations alive (trainer: micro_batches); None: the whole minibatch at once", 'speed')
     gradient_checkpointing: bool = option(False, 'recompute layers in the backward pass: far less activation memory for ~1 extra forward per trained pass', 'speed')
     malloc_mmap_threshold: int|None = option(2**20, "CPU only: glibc's mmap threshold in bytes (utils: set_malloc_mmap_threshold); None leaves malloc alone", 'speed')
     # run
@@ -71,6 +72,7 @@ class RLConfig:
                 (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"),
                 (self.grad_clip > 0, "grad_clip must be > 0"), (self.mode in ('lora', 'full'), "mode must be 'lora' or 'full'"),
                 (self.lora_r >= 1, "lora_r must be >= 1"), (self.forward_batch_size >= 1, "forward_batch_size must be >= 1"),
+                (self.micro_batch_size is None or self.micro_batch_size >= 1, f"micro_batch_size must be None or >= 1, got {self.micro_batch_size}"),
                 (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"), (self.keep_best >= 0, "keep_best must be >= 0"),
                 (self.max_nonfinite_steps >= 1, "max_nonfinite_steps must be >= 1"),
                 (all(b in REPORT_TO[:-1] for b in self.report_backends),

@@ -6,6 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/grpo.html.md"""
 
 # %% ../nbs/08a_grpo.ipynb #96900003
 from __future__ import annotations
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 from .config import RLConfig
 from .losses import masked_mean, ppo_policy_loss, token_logprobs
 from .rollout import Rollout, score_rollout
-from .trainer import RLTrainer
+from .trainer import RLTrainer, weighted_add
 from .utils import option
 
 # %% auto #0
@@ -67,16 +68,19 @@ class GRPOTrainer(RLTrainer):
         adv = group_advantages(r.rewards, [tuple(p) for p in r.prompt_ids], c.scale_rewards)[:, None].expand_as(r.logp) * r.mask
         stats = {k: [] for k in ('policy_loss', 'kl_penalty', 'policy_grad_norm', 'clip_frac')}
         for idx in self.minibatches(len(r)):
-            pre, ids, am, acts, m = self.batch(r, idx)
-            t = acts.shape[1]
-            sel = lambda x: x[idx, :t].to(a.device)
+            parts, acc = self.micro_batches(r, idx), defaultdict(float)   # one step over the parts (trainer: micro_batches)
+            def policy_parts():
+                for rows, w, (pre, ids, am, acts, m) in parts:
+                    sel = lambda x: x[rows, :acts.shape[1]].to(a.device)
+                    logp = token_logprobs(a.action_logits('policy', ids, am, acts.shape[1], pre), acts)
+                    kl = k3_kl(logp, sel(r.ref_logp), m)
+                    lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range) + c.kl_coef * kl
+                    ratio = torch.exp(logp.detach() - sel(r.logp))
+                    weighted_add(acc, dict(policy_loss=float(lp.detach()), kl_penalty=float(kl.detach()),
+                                           clip_frac=float(masked_mean(((ratio - 1).abs() > c.clip_range).float(), m))), w)
+                    yield w * lp
             a.set_trainable('policy')
-            logp = token_logprobs(a.action_logits('policy', ids, am, t, pre), acts)
-            kl = k3_kl(logp, sel(r.ref_logp), m)
-            lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range) + c.kl_coef * kl
-            stats['policy_grad_norm'].append(self.step_optimizer(lp, self.opt_policy, 'policy'))
-            ratio = torch.exp(logp.detach() - sel(r.logp))
-            stats['clip_frac'].append(float(masked_mean(((ratio - 1).abs() > c.clip_range).float(), m)))
-            stats['policy_loss'].append(float(lp.detach())); stats['kl_penalty'].append(float(kl.detach()))
+            stats['policy_grad_norm'].append(self.step_optimizer(policy_parts(), self.opt_policy, 'policy'))
+            for k, v in acc.items(): stats[k].append(v)
         a.set_trainable(None)
         return {k: float(np.mean(v)) for k, v in stats.items()}

@@ -6,6 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/ppo.html.md"""
 
 # %% ../nbs/08_ppo.ipynb #815a4a94
 from __future__ import annotations
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from .losses import gae_advantages, kl_penalized_rewards, masked_mean, ppo_polic
 from .rollout import Rollout
 from .rollout import score_rollout
 from .config import RLConfig
-from .trainer import RLTrainer
+from .trainer import RLTrainer, weighted_add
 from .utils import option
 
 # %% auto #0
@@ -51,21 +52,27 @@ class PPOTrainer(RLTrainer):
         if c.whiten_advantages: adv = whiten(adv, r.mask)
         stats = {k: [] for k in ('policy_loss', 'critic_loss', 'policy_grad_norm', 'critic_grad_norm', 'value_error', 'value_mean', 'clip_frac')}
         for idx in self.minibatches(len(r)):
-            pre, ids, am, acts, m = self.batch(r, idx)
-            t, dev = acts.shape[1], a.device
-            sel = lambda x: x[idx, :t].to(dev)
+            parts, acc = self.micro_batches(r, idx), defaultdict(float)   # one step per role over the parts (trainer: micro_batches)
+            def policy_parts():
+                for rows, w, (pre, ids, am, acts, m) in parts:
+                    sel = lambda x: x[rows, :acts.shape[1]].to(a.device)
+                    logp = token_logprobs(a.action_logits('policy', ids, am, acts.shape[1], pre), acts)
+                    lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range)
+                    ratio = torch.exp(logp.detach() - sel(r.logp))
+                    weighted_add(acc, dict(policy_loss=float(lp.detach()), clip_frac=float(masked_mean(((ratio - 1).abs() > c.clip_range).float(), m))), w)
+                    yield w * lp
+            def critic_parts():
+                for rows, w, (pre, ids, am, acts, m) in parts:
+                    sel = lambda x: x[rows, :acts.shape[1]].to(a.device)
+                    v = a.values(ids, am, acts.shape[1] + 1, pre)[:, :-1]
+                    lv = ppo_value_loss(v, sel(r.values), sel(ret), m, c.value_clip)
+                    weighted_add(acc, dict(critic_loss=float(lv.detach()), value_error=float(masked_mean((v.detach() - sel(ret)).abs(), m)),   # |V − R|, per token
+                                           value_mean=float(masked_mean(v.detach(), m))), w)
+                    yield w * lv
             a.set_trainable('policy')
-            logp = token_logprobs(a.action_logits('policy', ids, am, t, pre), acts)
-            lp = ppo_policy_loss(logp, sel(r.logp), sel(adv), m, c.clip_range)
-            stats['policy_grad_norm'].append(self.step_optimizer(lp, self.opt_policy, 'policy'))
-            ratio = torch.exp(logp.detach() - sel(r.logp))
-            stats['clip_frac'].append(float(masked_mean(((ratio - 1).abs() > c.clip_range).float(), m)))
+            stats['policy_grad_norm'].append(self.step_optimizer(policy_parts(), self.opt_policy, 'policy'))
             a.set_trainable('critic')
-            v = a.values(ids, am, t + 1, pre)[:, :-1]
-            lv = ppo_value_loss(v, sel(r.values), sel(ret), m, c.value_clip)
-            stats['critic_grad_norm'].append(self.step_optimizer(lv, self.opt_critic, 'critic'))
-            stats['value_error'].append(float(masked_mean((v.detach() - sel(ret)).abs(), m)))   # |V − R|, per token
-            stats['value_mean'].append(float(masked_mean(v.detach(), m)))                          # mean V
-            stats['policy_loss'].append(float(lp.detach())); stats['critic_loss'].append(float(lv.detach()))
+            stats['critic_grad_norm'].append(self.step_optimizer(critic_parts(), self.opt_critic, 'critic'))
+            for k, v in acc.items(): stats[k].append(v)
         a.set_trainable(None)
         return {k: float(np.mean(v)) for k, v in stats.items()}

@@ -7,6 +7,8 @@ Docs: https://etpo-rl.github.io/etpo/trainer.html.md"""
 # %% ../nbs/07_trainer.ipynb #1c92f721
 from __future__ import annotations
 import math, time
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,8 +28,8 @@ from .rollout import Rollout, SamplingConfig, collect, score_rollout, split_pref
 from .utils import peak_memory_mb, read_metrics, set_malloc_mmap_threshold
 
 # %% auto #0
-__all__ = ['make_optimizer', 'clipped_step', 'prepare_ddp', 'iteration_metrics', 'RLTrainer', 'ETPOTrainer', 'evaluate',
-           'evaluate_episodes', 'retry_summary']
+__all__ = ['make_optimizer', 'clipped_step', 'weighted_add', 'prepare_ddp', 'iteration_metrics', 'RLTrainer', 'ETPOTrainer',
+           'evaluate', 'evaluate_episodes', 'retry_summary', 'update_gradients']
 
 # %% ../nbs/07_trainer.ipynb #ebaf5ecf
 def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.optim.Optimizer:
@@ -38,17 +40,27 @@ def make_optimizer(params, name:str, lr:float, weight_decay:float=0.0) -> torch.
     return Lion(params, lr=lr, weight_decay=weight_decay)
 
 # %% ../nbs/07_trainer.ipynb #f1a2b3c4
-def clipped_step(loss:torch.Tensor, opt:torch.optim.Optimizer, params:list, accelerator, grad_clip:float) -> float:
+def clipped_step(loss:torch.Tensor|Iterable[torch.Tensor], opt:torch.optim.Optimizer, params:list, accelerator, grad_clip:float) -> float:
     """Backward (through `accelerator`, so DDP averages), clip the gradient norm of `params` to `grad_clip`, step.
-    Returns the norm before clipping; for a non-finite loss or norm it takes no step, zeroes the gradients and returns NaN."""
+    `loss` is a scalar tensor, or an iterable of them whose gradients add up (a minibatch's micro-batches, each
+    weighted by its share: `RLTrainer.micro_batches`), each backward as it comes, so that one part's graph is alive
+    at a time. Returns the norm before clipping; for a non-finite part or norm it takes no step, zeroes the
+    gradients and returns NaN (the parts after a non-finite one are still drawn, for what they record, but not
+    backpropagated)."""
     opt.zero_grad(set_to_none=True)
-    gn = torch.tensor(float('nan'))
-    if torch.isfinite(loss.detach()):
-        accelerator.backward(loss)
-        gn = accelerator.clip_grad_norm_(params, grad_clip)
+    finite = True
+    for part in ([loss] if torch.is_tensor(loss) else loss):
+        finite = finite and bool(torch.isfinite(part.detach()))
+        if finite: accelerator.backward(part)
+    gn = accelerator.clip_grad_norm_(params, grad_clip) if finite else torch.tensor(float('nan'))
     if not torch.isfinite(gn): opt.zero_grad(set_to_none=True); return float('nan')
     opt.step()
     return float(gn)
+
+def weighted_add(acc:dict, d:dict, w:float):
+    """`acc[k] += w · d[k]` for every number of `d`: a minibatch's statistic from its micro-batches' (token means,
+    `w` = `RLTrainer.micro_batches`' weight); counts (`nonfinite`) add up unweighted."""
+    for k, v in d.items(): acc[k] += v if k == 'nonfinite' else w * v
 
 def prepare_ddp(agent:Agent, accelerator, seed:int):
     "Under `accelerate launch` / torchrun: DDP over the trained adapters (rank 0's weights broadcast), and each process its own sampling seed (seed + rank)."
@@ -129,9 +141,10 @@ class RLTrainer:
     def collect(self) -> tuple[Rollout, dict]:
         "Collect `env_steps_per_update` environment steps and score them; returns the rollout and timing stats."
         rs, gen_tokens, gen_s = [], 0, 0.0
-        for _ in range(self.config.env_steps_per_update):
-            r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling, keep_logits=self.config.score_from_generation)
-            rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
+        with self.agent.hold_folded('policy'):                                  # π is the same for every step: fold it once (`hold_folded`)
+            for _ in range(self.config.env_steps_per_update):
+                r, self.obs, st = collect(self.agent, self.tokenizer, self.env, self.obs, self.config.sampling, keep_logits=self.config.score_from_generation)
+                rs.append(r); gen_tokens += st['generated_tokens']; gen_s += st['generate_s']
         r = self.score(Rollout.cat(rs, self.pad_id))
         return r, dict(tokens_per_s=gen_tokens / max(gen_s, 1e-9))
 
@@ -141,14 +154,24 @@ class RLTrainer:
             perm = torch.randperm(n, generator=self.shuffle).tolist()
             for s in range(0, n, self.config.minibatch_size): yield perm[s:s + self.config.minibatch_size]
 
+    def micro_batches(self, r:Rollout, idx:list[int]) -> list[tuple[list[int], float, tuple]]:
+        """Minibatch `idx` in parts of `micro_batch_size` rows (all of it when None): `(rows, weight, batch)` with
+        `batch` as `batch(r, rows)` and `weight` the rows' share of the minibatch's action tokens. Every loss of the
+        update is a mean over action tokens (`masked_mean`), so Σ weight · (the loss on a part's rows) is the loss on the
+        minibatch and the gradients accumulated over the parts (`clipped_step` with an iterable) are the minibatch's:
+        the same step, with one part's activations alive at a time, each part padded to its own longest row."""
+        k, n = self.config.micro_batch_size or len(idx), float(r.mask[idx].sum().clamp(min=1))
+        return [(rows, float(r.mask[rows].sum()) / n, self.batch(r, rows)) for rows in (idx[s:s + k] for s in range(0, len(idx), k))]
+
     def batch(self, r:Rollout, idx:list[int]):
         "`(prefix, input_ids, attention_mask, actions, mask)` of rows `idx` (`split_prefix`; prefix None unless `sampling.share_prefix`)."
         acts = [r.action_ids[i][r.mask[i]].tolist() for i in idx]
         return split_prefix([r.prompt_ids[i] for i in idx], acts, self.pad_id, self.agent.device, self.config.sampling.share_prefix)
 
     def step_optimizer(self, loss, opt, role) -> float:
-        """`clipped_step` on `role`'s weights; returns the gradient norm, 0.0 for a skipped step (counted in
-        `nonfinite_steps`). After `max_nonfinite_steps` skips in a row: the last good weights, then RuntimeError naming the likely causes."""
+        """`clipped_step` on `role`'s weights (`loss`: a tensor, or an iterable of a minibatch's weighted parts); returns
+        the gradient norm, 0.0 for a skipped step (counted in `nonfinite_steps`). After `max_nonfinite_steps` skips in a
+        row: the last good weights, then RuntimeError naming the likely causes."""
         gn = clipped_step(loss, opt, self.agent.role_parameters(role), self.accelerator, self.config.grad_clip)
         if math.isfinite(gn): self._nonfinite_run = 0; return gn
         self.nonfinite_steps += 1; self._nonfinite_run += 1
@@ -245,69 +268,100 @@ class ETPOTrainer(RLTrainer):
         tr_coef = trust_region_coef(c.beta, c.trust_region_eta)
         sampled = c.policy_estimator == 'sampled'
         if sampled: adv = soft_advantages(y, r.v, r.logp, r.ref_logp, r.mask, c.beta, normalise=c.whiten_advantages)
+        keep = c.critic and (c.diagnostics or not sampled)                     # the policy step reads each part's Q and ρ logits
         stats = {k: [v] for k, v in base.items()}
         def add(d):                                                           # collect per-minibatch numbers by name
             for k, v in d.items(): stats.setdefault(k, []).append(v)
         for n_mb, idx in enumerate(self.minibatches(len(r))):
-            pre, ids, am, acts, m = self.batch(r, idx)
-            t = acts.shape[1]
-            S = r.support[idx, :t].to(a.device) if c.support_k and c.critic else None   # ρ's top-k at rollout time
-            restrict = (lambda *xs: on_support(S, *xs)) if S is not None else (lambda *xs: xs)
-            if c.critic:
-                if r.reference_logits is None:
-                    with torch.no_grad(): ref = a.action_logits('reference', ids, am, t, pre)
-                else: ref = torch.nn.utils.rnn.pad_sequence([r.reference_logits[i] for i in idx], batch_first=True)   # kept by scoring
-                q = self.critic_step(r, idx, y[idx, :t].to(a.device), pre, ids, am, acts, m, ref, S, restrict, add, diagnose=n_mb == 0)
-            # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region
+            parts = self.micro_batches(r, idx)
+            kept = self.critic_step(r, y, parts, keep, add, diagnose=n_mb == 0) if c.critic else None
+            # policy: soft policy improvement towards ρ e^{Q/β}, plus the trust region; one step over the parts
             a.set_trainable('policy')
-            pi = a.action_logits('policy', ids, am, t, pre)
-            if c.critic and c.diagnostics: add(soft_target_stats(q, pi.detach(), ref, acts, m, c.beta))
-            if sampled:                                                          # the taken token's soft advantage, clipped surrogate
-                lp = ppo_policy_loss(token_logprobs(pi, acts), r.logp[idx, :t].to(a.device), adv[idx, :t].to(a.device), m, c.clip_range)
-            elif c.policy_loss == 'etpo': lp = policy_loss(*restrict(pi, q, ref), c.beta, m)
-            else: lp = reference_policy_loss(*restrict(pi, q), c.beta, m)
-            if tr_coef:
-                kl_old = kl_to_old(restrict(pi)[0], r.old_logp[idx, :t].to(a.device), m)
-                add(dict(kl_old=kl_old.item())); lp = lp + tr_coef * kl_old
-            add(dict(policy_grad_norm=self.step_optimizer(lp, self.opt_policy, 'policy'), policy_loss=lp.item()))
-            del pi
-            if c.critic: del q, ref
+            acc = defaultdict(float)
+            def policy_parts():
+                for k, (rows, w, (pre, ids, am, acts, m)) in enumerate(parts):
+                    t = acts.shape[1]
+                    _, restrict = self.support_restriction(r, rows, t)
+                    pi = a.action_logits('policy', ids, am, t, pre)
+                    q, ref = kept[k] if keep else (None, None)
+                    if c.critic and c.diagnostics: weighted_add(acc, soft_target_stats(q, pi.detach(), ref, acts, m, c.beta), w)
+                    if sampled:                                                  # the taken token's soft advantage, clipped surrogate
+                        lp = ppo_policy_loss(token_logprobs(pi, acts), r.logp[rows, :t].to(a.device), adv[rows, :t].to(a.device), m, c.clip_range)
+                    elif c.policy_loss == 'etpo': lp = policy_loss(*restrict(pi, q, ref), c.beta, m)
+                    else: lp = reference_policy_loss(*restrict(pi, q), c.beta, m)
+                    if tr_coef:
+                        kl_old = kl_to_old(restrict(pi)[0], r.old_logp[rows, :t].to(a.device), m)
+                        weighted_add(acc, dict(kl_old=kl_old.item()), w); lp = lp + tr_coef * kl_old
+                    weighted_add(acc, dict(policy_loss=lp.item()), w)
+                    yield w * lp
+                    del pi, lp, q, ref                                           # one part's logits alive at a time
+                    if keep: kept[k] = None
+            add(dict(policy_grad_norm=self.step_optimizer(policy_parts(), self.opt_policy, 'policy')))
+            add(acc); del kept
         a.set_trainable(None)
         r.reference_logits = None                                               # (B, T, V): not kept past the update
         if c.critic: a.polyak_update(c.polyak)
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
-    def critic_step(self, r:Rollout, idx, y_mb, pre, ids, am, acts, m, ref, S, restrict, add, diagnose:bool=False) -> torch.Tensor:
-        "One critic step on minibatch `idx`: Huber(Q(wʲ) − y_j), plus the conservative and anchor penalties. Returns Q (b, t, V), detached."
-        c, a, t = self.config, self.agent, acts.shape[1]
+    def support_restriction(self, r:Rollout, rows:list[int], t:int):
+        "`(S, restrict)`: ρ's top-k at rollout time for `rows` (b, t, k) and `restrict(*xs)`, the tensors on it (`on_support`); `(None, identity)` without `support_k` or a critic."
+        if not (self.config.support_k and self.config.critic): return None, lambda *xs: xs
+        S = r.support[rows, :t].to(self.agent.device)
+        return S, lambda *xs: on_support(S, *xs)
+
+    def reference_logits(self, r:Rollout, rows:list[int], ids, am, t:int, pre) -> torch.Tensor:
+        "ρ's logits (b, t, V) at `rows`' action positions: kept by scoring (`update_from_scoring`), else a ρ pass."
+        if r.reference_logits is not None: return torch.nn.utils.rnn.pad_sequence([r.reference_logits[i] for i in rows], batch_first=True)
+        with torch.no_grad(): return self.agent.action_logits('reference', ids, am, t, pre)
+
+    def critic_step(self, r:Rollout, y:torch.Tensor, parts:list, keep:bool, add, diagnose:bool=False) -> list|None:
+        """One critic step on a minibatch (`parts`: its `micro_batches`): Huber(Q(wʲ) − y_j) plus the conservative and
+        anchor penalties, gradients accumulated over the parts. `y`: (B, T) targets of the whole rollout. Returns, if
+        `keep`, each part's (Q (b, t, V) detached, from before the step; ρ's logits (b, t, V)), else None."""
+        c, a = self.config, self.agent
         a.set_trainable('critic')
-        q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
-        q_taken = q.gather(-1, acts[..., None])[..., 0]
-        lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
-        if c.cql_alpha:
-            pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
-            add(dict(cql_penalty=pen.item())); lc = lc + c.cql_alpha * pen
-        if c.anchor_coef:
-            anchor = r.qbar_support[idx, :t] if c.anchor_to == 'target_critic' else r.v[idx, :t, None]
-            pen = anchor_penalty(*restrict(q), anchor.to(a.device), S, acts, m)
-            add(dict(anchor_penalty=pen.item())); lc = lc + c.anchor_coef * pen
-        add(dict(critic_grad_norm=self.step_optimizer(lc, self.opt_critic, 'critic'), critic_loss=lc.item()))
-        q, q_taken = q.detach(), q_taken.detach().float()
-        if c.diagnostics and diagnose:                                          # what one critic step did to untaken tokens
-            with torch.no_grad(): add(critic_drift(q, a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre), acts, m))
-        add(dict(bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)), q_mean=float(masked_mean(q_taken, m))))
-        return q
+        acc, kept = defaultdict(float), []
+        def critic_parts():
+            for rows, w, (pre, ids, am, acts, m) in parts:
+                t = acts.shape[1]
+                S, restrict = self.support_restriction(r, rows, t)
+                ref = self.reference_logits(r, rows, ids, am, t, pre)
+                q = a.action_q_values('critic', ids, am, t, ref_logits=ref, prefix=pre)
+                q_taken = q.gather(-1, acts[..., None])[..., 0]
+                y_mb = y[rows, :t].to(a.device)
+                lc = critic_loss(q, acts, y_mb, m, c.huber_delta)
+                if c.cql_alpha:
+                    pen = conservative_penalty(*restrict(q, ref), q_taken, m, c.beta)
+                    weighted_add(acc, dict(cql_penalty=pen.item()), w); lc = lc + c.cql_alpha * pen
+                if c.anchor_coef:
+                    anchor = r.qbar_support[rows, :t] if c.anchor_to == 'target_critic' else r.v[rows, :t, None]
+                    pen = anchor_penalty(*restrict(q), anchor.to(a.device), S, acts, m)
+                    weighted_add(acc, dict(anchor_penalty=pen.item()), w); lc = lc + c.anchor_coef * pen
+                q_taken = q_taken.detach().float()
+                weighted_add(acc, dict(critic_loss=lc.item(), bellman_error=float(masked_mean((q_taken - y_mb).abs(), m)),
+                                       q_mean=float(masked_mean(q_taken, m))), w)
+                if keep: kept.append((q.detach(), ref))
+                yield w * lc
+                del q, lc, ref                                                   # one part's graph alive at a time
+        add(dict(critic_grad_norm=self.step_optimizer(critic_parts(), self.opt_critic, 'critic')))
+        add(acc)
+        if c.diagnostics and diagnose and kept:                                 # what the step did to untaken tokens (the first part's)
+            _, _, (pre, ids, am, acts, m) = parts[0]
+            with torch.no_grad(): add(critic_drift(kept[0][0], a.action_q_values('critic', ids, am, acts.shape[1], ref_logits=kept[0][1], prefix=pre), acts, m))
+        return kept if keep else None
+
 
 # %% ../nbs/07_trainer.ipynb #031d01dd
 def evaluate(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:SamplingConfig|None=None) -> list[dict]:
     "First-attempt rewards of `n` programs sampled from `role` on `venv`'s tasks: list of {reward, error, program}."
     from etpo.rollout import generate
     out = []
-    while len(out) < n:
-        obs, _ = venv.reset()
-        _, texts = generate(agent, tokenizer, obs, sampling, role=role)
-        _, rewards, _, _, infos = venv.step(texts)
-        out += [dict(reward=float(r), error=i.get('error'), program=i.get('body')) for r, i in zip(rewards, infos)]
+    with agent.hold_folded(role):                                               # one fold for every batch (a no-op for the reference)
+        while len(out) < n:
+            obs, _ = venv.reset()
+            _, texts = generate(agent, tokenizer, obs, sampling, role=role)
+            _, rewards, _, _, infos = venv.step(texts)
+            out += [dict(reward=float(r), error=i.get('error'), program=i.get('body')) for r, i in zip(rewards, infos)]
     venv.reset()
     return out[:n]
 
@@ -316,15 +370,16 @@ def evaluate_episodes(agent:Agent, tokenizer, venv, n:int, role:str='policy', sa
     reaches its `max_steps`), sampled from `role`: list of {rewards, errors} per episode, one entry per attempt."""
     from etpo.rollout import generate
     out = []
-    while len(out) < n:
-        obs = [e.reset()[0] for e in venv.envs]
-        eps, live = [dict(rewards=[], errors=[]) for _ in obs], list(range(len(obs)))
-        while live:
-            _, texts = generate(agent, tokenizer, [obs[i] for i in live], sampling, role=role)
-            for i, (o, r, term, trunc, info) in zip(live, venv.pool.map(lambda it: venv.envs[it[0]].step(it[1]), zip(live, texts))):
-                obs[i] = o; eps[i]['rewards'].append(float(r)); eps[i]['errors'].append(info.get('error'))
-            live = [i for i in live if eps[i]['errors'][-1] is not None and len(eps[i]['rewards']) < venv.envs[i].max_steps]
-        out += eps
+    with agent.hold_folded(role):
+        while len(out) < n:
+            obs = [e.reset()[0] for e in venv.envs]
+            eps, live = [dict(rewards=[], errors=[]) for _ in obs], list(range(len(obs)))
+            while live:
+                _, texts = generate(agent, tokenizer, [obs[i] for i in live], sampling, role=role)
+                for i, (o, r, term, trunc, info) in zip(live, venv.pool.map(lambda it: venv.envs[it[0]].step(it[1]), zip(live, texts))):
+                    obs[i] = o; eps[i]['rewards'].append(float(r)); eps[i]['errors'].append(info.get('error'))
+                live = [i for i in live if eps[i]['errors'][-1] is not None and len(eps[i]['rewards']) < venv.envs[i].max_steps]
+            out += eps
     venv.reset()
     return out[:n]
 
@@ -335,3 +390,27 @@ def retry_summary(episodes:list[dict]) -> dict:
     return dict(episodes=len(episodes), first_reward=float(np.mean(first)), first_success=float(np.mean([e['errors'][0] is None for e in episodes])),
                 final_reward=float(np.mean([e['rewards'][-1] for e in episodes])), attempts=float(np.mean([len(e['rewards']) for e in episodes])),
                 retry_success=float(np.mean([e['errors'][-1] is None for e in failed])) if failed else float('nan'))
+
+# %% ../nbs/07_trainer.ipynb #c9d4e1a8
+def update_gradients(trainer:RLTrainer, r:Rollout) -> dict[str, list[list[torch.Tensor]]]:
+    """The gradients that each optimizer step of `trainer.update(r)` applies (after clipping), per role: {'policy':
+    [[one float32 CPU tensor per weight of `role_parameters`], one list per step], 'critic': [...]}. The update runs
+    on a copy of `r`; afterwards the adapters (and the target critic), the optimizer states, the minibatch order and
+    the algorithm's state are what they were, so calls with different settings compare on the same state (torch's
+    `Optimizer.register_step_pre_hook`)."""
+    import copy
+    tr, grads = trainer, dict(policy=[], critic=[])
+    saved = copy.deepcopy(dict(agent=adapter_state(tr.agent), opt_policy=tr.opt_policy.state_dict(), opt_critic=tr.opt_critic.state_dict(),
+                               shuffle=tr.shuffle.get_state(), algorithm=tr.algorithm_state()))
+    def hook(role):
+        params = tr.agent.role_parameters(role)
+        return lambda opt, args, kwargs: grads[role].append(
+            [torch.zeros(p.shape) if p.grad is None else p.grad.detach().float().cpu().clone() for p in params])
+    handles = [tr.opt_policy.register_step_pre_hook(hook('policy')), tr.opt_critic.register_step_pre_hook(hook('critic'))]
+    try: tr.update(copy.deepcopy(r))
+    finally:
+        for h in handles: h.remove()
+        load_adapter_state(tr.agent, saved['agent']); tr.opt_policy.load_state_dict(saved['opt_policy']); tr.opt_critic.load_state_dict(saved['opt_critic'])
+        tr.shuffle.set_state(saved['shuffle']); tr.load_algorithm_state(saved['algorithm'])
+    return grads
+
