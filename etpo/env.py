@@ -146,7 +146,7 @@ class DataScienceEnv:
     def step(self, action:str) -> tuple[str, float, bool, bool, dict]:
         "Run the generated body `action`: `(obs, reward, terminated, truncated, info)`; info has error, scores, score_std, duration, program."
         if self.obs is None: raise RuntimeError("call reset() before step()")
-        body = extract_body(action) if self.prompt_style == 'completion' else textwrap.dedent(action).strip('\n')
+        body = extract_body(action) if self.prompt_style in ('completion', 'compact') else textwrap.dedent(action).strip('\n')   # compact: a completion prompt too
         program = program_from_body(body, self.prompt_style)
         s = score_program(program, self.dataset, self.splits, self.limits, self.cache)
         self.n_steps += 1

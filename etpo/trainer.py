@@ -353,7 +353,7 @@ class ETPOTrainer(RLTrainer):
 
 # %% ../nbs/07_trainer.ipynb #031d01dd
 def evaluate(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:SamplingConfig|None=None) -> list[dict]:
-    "First-attempt rewards of `n` programs sampled from `role` on `venv`'s tasks: list of {reward, error, program}."
+    "First-attempt rewards of `n` programs sampled from `role` on `venv`'s tasks: list of {reward, error, program (the body run), action (the sampled text)}."
     from etpo.rollout import generate
     out = []
     with agent.hold_folded(role):                                               # one fold for every batch (a no-op for the reference)
@@ -361,7 +361,7 @@ def evaluate(agent:Agent, tokenizer, venv, n:int, role:str='policy', sampling:Sa
             obs, _ = venv.reset()
             _, texts = generate(agent, tokenizer, obs, sampling, role=role)
             _, rewards, _, _, infos = venv.step(texts)
-            out += [dict(reward=float(r), error=i.get('error'), program=i.get('body')) for r, i in zip(rewards, infos)]
+            out += [dict(reward=float(r), error=i.get('error'), program=i.get('body'), action=t) for r, i, t in zip(rewards, infos, texts)]
     venv.reset()
     return out[:n]
 

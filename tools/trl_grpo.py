@@ -22,7 +22,6 @@ from pathlib import Path
 
 from etpo.env import DataScienceEnv
 from etpo.models import load_model, lora_target_modules
-from etpo.rollout import _BODY_END
 from etpo.run import RunArguments, build_run, make_config
 from etpo.utils import append_jsonl, atomic_write
 
@@ -54,13 +53,13 @@ def main():
     prompt, _ = env.reset(seed=a.seed)
 
     def reward(prompts, completions, **kw):
-        """The environment's reward of each completion (a fresh single-attempt episode each), cut where etpo's sampler
-        stops (`BodyEnd`: the first line that starts at column 0): TRL's generation has no such stop, so its 48 tokens
-        may run past the body. Its loss still covers every generated token; etpo's covers the tokens up to the cut."""
+        """The environment's reward of each completion (a fresh single-attempt episode each). TRL's generation has no
+        stop at the body's end, so its 48 tokens may run past the body; the environment cuts the body there
+        (`extract_body`: the first line that starts at column 0), as it does for etpo's actions. TRL's loss still covers
+        every generated token; etpo's covers the tokens up to the one its sampler stopped on."""
         rs = []
         for c in completions:
-            end = _BODY_END.search(c)
-            env.reset(); rs.append(float(env.step(c[:end.start() + 1] if end else c)[1]))
+            env.reset(); rs.append(float(env.step(c)[1]))
         return rs
 
     match = dict(per_device_train_batch_size=4, steps_per_generation=a.group // 4, max_steps=a.updates * a.group // 4, lr_scheduler_type="constant",
