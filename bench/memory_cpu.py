@@ -8,7 +8,7 @@ in parts with the gradients accumulated: the same step, fewer activations alive,
 prefix its rows share (a minibatch computes it once).
 
     python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, 2-5 minutes per setting
-    python bench/memory_cpu.py --settings default micro   # only the settings whose names contain these words
+    python bench/memory_cpu.py --settings default whole   # only the settings whose names contain these words
     python bench/memory_cpu.py --model tiny-random-llama
 """
 import argparse
@@ -21,9 +21,9 @@ import time
 
 NO_KEPT = {"score_from_generation": False, "update_from_scoring": False}
 SETTINGS = {  # name: ETPOConfig overrides
-    "default (precision auto, logits kept, whole minibatches)": {},
+    "default (precision auto, logits kept, micro-batches of 2 rows)": {},
     "no logits kept": NO_KEPT,
-    "micro-batches of 2 rows": {"micro_batch_size": 2},
+    "whole minibatches (micro_batch_size None)": {"micro_batch_size": None},
     "micro-batches of 1 row": {"micro_batch_size": 1},
 }
 

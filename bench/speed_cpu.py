@@ -13,8 +13,11 @@ phase. The settings differ only in the fast paths, which compute the same thing 
   orientations, equal to float rounding);
 - + logits kept: `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
   and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch);
-- + bf16 (default): `precision='auto'`, which on a CPU with native bf16 (avx512_bf16 or AMX) stores the frozen base
-  weights in bfloat16 (adapters, optimizer state and the losses stay float32). Every row above it runs in float32.
+- + bf16: `precision='auto'`, which on a CPU with native bf16 (avx512_bf16 or AMX) stores the frozen base
+  weights in bfloat16 (adapters, optimizer state and the losses stay float32). Every row above it runs in float32;
+- + micro-batches of 2 rows (default): `micro_batch_size=2`, the update's minibatches in parts of two rows with the
+  gradients accumulated (the same step). The rows above it run whole minibatches; every row holds the policy's
+  fold over a rollout's generations (`Agent.hold_folded`), which the rows without folding do not use.
 
 bf16 rounds the logits, so its samples differ from the float32 rows after a few tokens: its phase times are those of
 other programs (the same count of tokens per action at most), and its "same actions" column says no by design.
@@ -35,7 +38,7 @@ import sys
 import tempfile
 import time
 
-FP32 = dict(precision="fp32")
+FP32 = dict(precision="fp32", micro_batch_size=None)   # the rows before micro-batches: whole minibatches
 SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
     "previous": (dict(fold_adapters=False, score_from_generation=False, update_from_scoring=False, **FP32),
                  dict(share_prefix=False, small_batch_linear=False)),
@@ -45,7 +48,9 @@ SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
                                dict(share_prefix=True, small_batch_linear=True)),
     "+ logits kept: pi's from generation, rho's from scoring": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, **FP32),
                                                                 dict(share_prefix=True, small_batch_linear=True)),
-    "+ bf16: precision auto (default)": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
+    "+ bf16: precision auto": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto", micro_batch_size=None),
+                               dict(share_prefix=True, small_batch_linear=True)),
+    "+ bf16 and micro-batches of 2 rows (default)": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
                                          dict(share_prefix=True, small_batch_linear=True)),
 }
 COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]

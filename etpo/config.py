@@ -46,7 +46,7 @@ class RLConfig:
     fold_adapters: bool = option(True, 'generation and scoring run π and Q̄ with the LoRA product folded into the weights (speed: folded)', 'speed')
     score_from_generation: bool = option(True, "scoring takes π's logits from generation instead of a π pass; holds (T, V) floats per row until scored", 'speed')
     forward_batch_size: int = option(8, 'rows per scoring forward pass', 'speed')
-    micro_batch_size: int|None = option(None, "rows per trained pass inside a minibatch, gradients accumulated over its micro-batches: the same gradient with one micro-batch's activations alive (trainer: micro_batches); None: the whole minibatch at once", 'speed')
+    micro_batch_size: int|None = option(2, "rows per trained pass inside a minibatch, gradients accumulated over its micro-batches: the same gradient with one part's activations alive, each part padded to its own longest row (trainer: micro_batches); None: the whole minibatch at once. 2 measured best on the 2-core CPU (benchmarks page)", 'speed')
     gradient_checkpointing: bool = option(False, 'recompute layers in the backward pass: far less activation memory for ~1 extra forward per trained pass', 'speed')
     malloc_mmap_threshold: int|None = option(2**20, "CPU only: glibc's mmap threshold in bytes (utils: set_malloc_mmap_threshold); None leaves malloc alone", 'speed')
     # run
