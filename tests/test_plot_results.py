@@ -37,8 +37,15 @@ def test_seeds_with_one_label_become_one_row_with_spread(tmp_path):
     # --programs: the classes the first tries build, base vs trained, pooled over a label's seeds
     head = next(l for l in out.splitlines() if l.startswith("| run | policy |")).split(" | ")
     assert head[3:] == ["LogisticRegression", "SGDClassifier |"]       # most common first; here 6 each, so by name
-    assert "| A | base | 4 | 3 (3 work) | 1 (0 work) |" in out
+    assert "| A | base | 4 | 3 (3 work, ROC AUC 0.60) | 1 (0 work) |" in out
     assert "| B | trained | 2 |  | 2 (0 work) |" in out
+
+
+def test_programs_give_the_mean_roc_auc_of_the_programs_that_ran(tmp_path):
+    fake_run(tmp_path / "r", [0.0], [-1.0], [0.5, 0.8, -1.0, 0.9])   # LogisticRegression runs: 0.5, 0.8, 0.9; the failure is SGDClassifier
+    out = subprocess.run([sys.executable, "tools/plot_results.py", str(tmp_path / "r"), "--programs", "--out", str(tmp_path / "fig.png")],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "| r | trained | 4 | 3 (3 work, ROC AUC 0.73) | 1 (0 work) |" in out   # (0.5 + 0.8 + 0.9) / 3, failures left out
 
 
 def test_compare_is_welchs_test_over_seeds(tmp_path):

@@ -13,7 +13,7 @@ mean with a ± sd band. `--programs` counts the classes the evaluated first trie
 import argparse
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -73,18 +73,23 @@ def estimator(program:str) -> str:
 
 
 def programs(groups:dict, evals:dict) -> str:
-    "Markdown table: per label, how many first tries of the base model and of the trained policy build each class, and how many of those work"
+    "Markdown table: per label, how many first tries of the base model and of the trained policy build each class, how many of those work, and their mean ROC AUC"
     rows = []   # (label, policy, Counter of (class, works))
     for label, runs in groups.items():
         ev = [evals[r] for r, _ in runs if r in evals]
         for policy, xs in [("base", [x for e in ev for x in e["base"]]), ("trained", trained(ev))]:
-            if xs: rows.append((label, policy, Counter((estimator(x.get("program")), x["reward"] > -1) for x in xs)))
+            if xs:
+                auc = defaultdict(list)   # class -> ROC AUC of its programs that ran
+                for x in xs:
+                    if x["reward"] > -1: auc[estimator(x.get("program"))].append(x["reward"])
+                rows.append((label, policy, Counter((estimator(x.get("program")), x["reward"] > -1) for x in xs), auc))
     if not rows: return "no evaluation.json in these runs"
-    total = Counter(c for *_, n in rows for (c, _), k in n.items() for _ in range(k))
+    total = Counter(c for _, _, n, _ in rows for (c, _), k in n.items() for _ in range(k))
     classes = sorted(total, key=lambda c: (-total[c], c))   # most common first, ties by name
     out = ["| run | policy | n | " + " | ".join(classes) + " |", "|---|---|---|" + "---|" * len(classes)]
-    for label, policy, n in rows:
-        cell = lambda c: f"{n[(c, True)] + n[(c, False)]} ({n[(c, True)]} work)" if n[(c, True)] + n[(c, False)] else ""
+    for label, policy, n, auc in rows:
+        works = lambda c: f"{n[(c, True)]} work, ROC AUC {sum(auc[c]) / len(auc[c]):.2f}" if auc[c] else "0 work"
+        cell = lambda c: f"{n[(c, True)] + n[(c, False)]} ({works(c)})" if n[(c, True)] + n[(c, False)] else ""
         out.append(f"| {label} | {policy} | {sum(n.values())} | " + " | ".join(cell(c) for c in classes) + " |")
     return "\n".join(out)
 
