@@ -74,23 +74,24 @@ def estimator(program:str) -> str:
 
 def programs(groups:dict, evals:dict) -> str:
     "Markdown table: per label, how many first tries of the base model and of the trained policy build each class, how many of those work, and their mean ROC AUC"
-    rows = []   # (label, policy, Counter of (class, works))
+    rows = []   # (label, policy, {class: the rewards of its first tries})
     for label, runs in groups.items():
         ev = [evals[r] for r, _ in runs if r in evals]
         for policy, xs in [("base", [x for e in ev for x in e["base"]]), ("trained", trained(ev))]:
             if xs:
-                auc = defaultdict(list)   # class -> ROC AUC of its programs that ran
-                for x in xs:
-                    if x["reward"] > -1: auc[estimator(x.get("program"))].append(x["reward"])
-                rows.append((label, policy, Counter((estimator(x.get("program")), x["reward"] > -1) for x in xs), auc))
+                by_class = defaultdict(list)
+                for x in xs: by_class[estimator(x.get("program"))].append(x["reward"])
+                rows.append((label, policy, by_class))
     if not rows: return "no evaluation.json in these runs"
-    total = Counter(c for _, _, n, _ in rows for (c, _), k in n.items() for _ in range(k))
+    total = Counter()
+    for *_, by_class in rows: total.update({c: len(rs) for c, rs in by_class.items()})
     classes = sorted(total, key=lambda c: (-total[c], c))   # most common first, ties by name
     out = ["| run | policy | n | " + " | ".join(classes) + " |", "|---|---|---|" + "---|" * len(classes)]
-    for label, policy, n, auc in rows:
-        works = lambda c: f"{n[(c, True)]} work, ROC AUC {sum(auc[c]) / len(auc[c]):.2f}" if auc[c] else "0 work"
-        cell = lambda c: f"{n[(c, True)] + n[(c, False)]} ({works(c)})" if n[(c, True)] + n[(c, False)] else ""
-        out.append(f"| {label} | {policy} | {sum(n.values())} | " + " | ".join(cell(c) for c in classes) + " |")
+    def cell(rs:list[float]) -> str:   # "n (k work, ROC AUC a)": a is the mean over the k programs that ran
+        ran = [r for r in rs if r > -1]
+        return f"{len(rs)} ({len(ran)} work, ROC AUC {sum(ran) / len(ran):.2f})" if ran else f"{len(rs)} (0 work)" if rs else ""
+    for label, policy, by_class in rows:
+        out.append(f"| {label} | {policy} | {sum(map(len, by_class.values()))} | " + " | ".join(cell(by_class.get(c, [])) for c in classes) + " |")
     return "\n".join(out)
 
 
