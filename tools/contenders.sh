@@ -4,6 +4,7 @@
 multi="--max-steps 3 --eval-samples 0 --eval-base-samples 0 --eval-episodes 48 --eval-base-episodes 16"   # after the common options: these win
 declare -A args=(
   [etpo]="--algorithm etpo"                                          # ETPO's default: the sampled step on λ = 1 soft returns, the critic as baseline
+  [etpo_fp32]="--algorithm etpo --precision fp32"                    # the same in float32 (against a bf16 run on a CPU with native bf16)
   [etpo_nocritic]="--algorithm etpo --critic false"                  # the same step with V ≡ 0: no critic at all
   [etpo_expected]="--algorithm etpo --policy-estimator expected"     # the paper's policy step (the sum over the support), with the stabilisers
   [etpo_paper]="--algorithm etpo --preset paper"                     # the paper's whole setting (expected step, λ = 0, τ = 0.995, Lion, no stabilisers)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pre-registered CPU study (results page, "A pre-registered comparison"): every contender in the same runner
 # (etpo-train), on fresh seeds, two runs side by side with one thread each (xargs -P 2), runs already finished skipped.
-# Usage: tools/prereg_study.sh OUT [main|secondary|remaining|multi|trl_matched|all]     e.g. tools/prereg_study.sh runs/prereg main
+# Usage: tools/prereg_study.sh OUT [main|secondary|remaining|precision|multi|trl_matched|all]     e.g. tools/prereg_study.sh runs/prereg main
 #   main:      ETPO (default) and PPO-KL with ETPO's credit (gae_lambda 1, kl_coef 0.01), seeds 6-11
 #   secondary: ETPO without a critic, GRPO, PPO-KL as before (λ 0.95, κ 0.05), ETPO's expected step, the paper's
 #              setting, TRL's GRPOTrainer (tools/trl_grpo.py, with $TRL_PYTHON, default /tmp/trlenv/bin/python: a venv
@@ -9,6 +9,8 @@
 #   remaining: ETPO (default), ETPO's expected step, the paper's setting and PPO-KL as before, seeds 6-8, seed by seed:
 #              the secondary contenders not yet re-run under the fixed environment, with ETPO beside them in the same
 #              precision (results page, "The remaining contenders, fixed environment")
+#   precision: ETPO (default) in float32 (`--precision fp32`), seeds 6-8: against the `remaining` set's bf16 ETPO runs
+#              on a CPU with native bf16 (results page, "The remaining contenders, fixed environment")
 #   multi:     the multi-attempt task (up to 3 attempts, the error fed back; evaluated on whole episodes):
 #              ETPO (default) and ETPO without a critic, seeds 6-8
 #   trl_matched: TRL's GRPOTrainer with etpo's optimisation (tools/trl_grpo.py --match-etpo), seeds 6-8: run after the
@@ -24,6 +26,7 @@ jobs=()
 if [ "$which" = main ] || [ "$which" = all ]; then for s in 6 7 8 9 10 11; do jobs+=("etpo $s" "ppo_credit $s"); done; fi
 if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("etpo_nocritic $s" "grpo $s" "ppo $s" "etpo_expected $s" "etpo_paper $s" "trl_grpo $s"); done; fi
 if [ "$which" = remaining ]; then for s in 6 7 8; do jobs+=("etpo $s" "etpo_expected $s" "etpo_paper $s" "ppo $s"); done; fi
+if [ "$which" = precision ]; then for s in 6 7 8; do jobs+=("etpo_fp32 $s"); done; fi
 if [ "$which" = trl_matched ]; then for s in 6 7 8; do jobs+=("trl_grpo_matched $s"); done; fi
 if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
 if [ -n "${ONLY:-}" ]; then keep=(); for j in "${jobs[@]}"; do [[ " $ONLY " == *" ${j% *} "* ]] && keep+=("$j"); done; jobs=("${keep[@]}"); fi
