@@ -9,6 +9,7 @@ prefix its rows share (a minibatch computes it once).
 
     python bench/memory_cpu.py                      # qwen2.5-coder-0.5b, 2-5 minutes per setting
     python bench/memory_cpu.py --settings default whole   # only the settings whose names contain these words
+    python bench/memory_cpu.py --precision bf16           # every setting in bf16 (a CPU with native bf16)
     python bench/memory_cpu.py --model tiny-random-llama
 """
 import argparse
@@ -21,7 +22,7 @@ import time
 
 NO_KEPT = {"score_from_generation": False, "update_from_scoring": False}
 SETTINGS = {  # name: ETPOConfig overrides
-    "default (precision auto, logits kept, micro-batches of 2 rows)": {},
+    "default (logits kept, micro-batches of 2 rows)": {},
     "no logits kept": NO_KEPT,
     "whole minibatches (micro_batch_size None)": {"micro_batch_size": None},
     "micro-batches of 1 row": {"micro_batch_size": 1},
@@ -64,20 +65,20 @@ def main():
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--settings", nargs="*", default=None, help="run only the settings whose names contain one of these words")
+    ap.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"], help="every setting's precision (auto: float32 on the CPU)")
     args = ap.parse_args()
     if args.child is not None: return child(args.model, json.loads(args.child))
     rows = []
     chosen = {n: o for n, o in SETTINGS.items() if args.settings is None or any(w in n for w in args.settings)}
     if not chosen: ap.error(f"no setting matches {args.settings}; the settings: {list(SETTINGS)}")
     for name, overrides in chosen.items():
-        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--child", json.dumps(overrides)],
+        out = subprocess.run([sys.executable, __file__, "--model", args.model, "--child", json.dumps({"precision": args.precision, **overrides})],
                              capture_output=True, text=True, check=True).stdout
         rows.append((name, json.loads(out.strip().splitlines()[-1])))
     keys = ["rollout (generate + env)", "score_rollout", "update"]
-    import torch
-    from etpo.models import cpu_has_bf16, precision_dtype
-    print(f"One ETPO iteration, {args.model}, CPU ({'with' if cpu_has_bf16() else 'without'} native bf16: precision auto is "
-          f"{str(precision_dtype('auto', torch.device('cpu')))[6:]}), 8 transitions, minibatch 4\n")
+    from etpo.models import cpu_has_bf16
+    print(f"One ETPO iteration, {args.model}, CPU ({'with' if cpu_has_bf16() else 'without'} native bf16), precision {args.precision}, "
+          f"8 transitions, minibatch 4\n")
     print("| setting | peak RSS, GiB | " + " | ".join(f"{k}, s" for k in keys) + " |")
     print("|---|---|" + "---|" * len(keys))
     for name, ph in rows:

@@ -13,9 +13,10 @@ phase. The settings differ only in the fast paths, which compute the same thing 
   orientations, equal to float rounding);
 - + logits kept: `score_from_generation` (scoring takes pi's logits from generation instead of a pi pass)
   and `update_from_scoring` (the update takes rho's logits from scoring instead of a rho pass per minibatch);
-- + bf16: `precision='auto'`, which on a CPU with native bf16 (avx512_bf16 or AMX) stores the frozen base
-  weights in bfloat16 (adapters, optimizer state and the losses stay float32). Every row above it runs in float32;
-- + micro-batches of 2 rows (default): `micro_batch_size=2`, the update's minibatches in parts of two rows with the
+- + bf16: `precision='bf16'`, on a CPU with native bf16 (avx512_bf16 or AMX; without it the bf16 rows run float32),
+  stores the frozen base weights in bfloat16 (adapters, optimizer state and the losses stay float32). Not the default
+  on the CPU (`precision='auto'` is float32 there: bf16 rounds away small updates, benchmarks page). Every row above it runs in float32;
+- + micro-batches of 2 rows (the default micro-batches): `micro_batch_size=2`, the update's minibatches in parts of two rows with the
   gradients accumulated (the same step). The rows above it run whole minibatches; every row holds the policy's
   fold over a rollout's generations (`Agent.hold_folded`), which the rows without folding do not use.
 
@@ -38,7 +39,10 @@ import sys
 import tempfile
 import time
 
+from etpo.models import cpu_has_bf16
+
 FP32 = dict(precision="fp32", micro_batch_size=None)   # the rows before micro-batches: whole minibatches
+BF16 = "bf16" if cpu_has_bf16() else "fp32"   # the bf16 rows: emulated bf16 would only be slower
 SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
     "previous": (dict(fold_adapters=False, score_from_generation=False, update_from_scoring=False, **FP32),
                  dict(share_prefix=False, small_batch_linear=False)),
@@ -48,9 +52,9 @@ SETTINGS = {  # name: (ETPOConfig overrides, SamplingConfig overrides)
                                dict(share_prefix=True, small_batch_linear=True)),
     "+ logits kept: pi's from generation, rho's from scoring": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, **FP32),
                                                                 dict(share_prefix=True, small_batch_linear=True)),
-    "+ bf16: precision auto": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto", micro_batch_size=None),
+    "+ bf16: precision bf16": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision=BF16, micro_batch_size=None),
                                dict(share_prefix=True, small_batch_linear=True)),
-    "+ bf16 and micro-batches of 2 rows (default)": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision="auto"),
+    "+ bf16 and micro-batches of 2 rows": (dict(fold_adapters=True, score_from_generation=True, update_from_scoring=True, precision=BF16),
                                          dict(share_prefix=True, small_batch_linear=True)),
 }
 COMPARED = ["reward_mean", "kl", "entropy", "bellman_error", "q_mean", "critic_loss", "policy_loss", "q_gap"]

