@@ -108,7 +108,7 @@ def cpu_has_bf16() -> bool:
 def precision_dtype(precision:str='auto', device:str|torch.device|None=None) -> torch.dtype:
     """The dtype of the frozen base weights (and so of the forward and backward passes) for `precision`: 'bf16', 'fp32',
     or 'auto': bfloat16 on a CUDA device, float32 on the CPU. Not bf16 on a CPU with native bf16 (`cpu_has_bf16`),
-    although it runs the main job about 2.5× faster there (benchmarks page): bf16 rounds away about half of a small
+    although the main job runs about 2.2× faster in it there (README): bf16 rounds away about half of a small
     adapter update (`bench/bf16_policy_shift.py`: 46 % of a trained policy's shift from ρ survives the bf16 fold), and
     ETPO learned less in bf16 than in float32 at the CPU study's budget (results page); pass 'bf16' for the speed.
     Adapters, value head and optimizer state stay float32 either way (peft keeps adapters of a bf16 base in float32), and the
