@@ -1,8 +1,8 @@
 """TRL's GRPOTrainer on the CPU study's task: the outside check that this library's GRPO (`etpo-train --algorithm grpo`)
 is not a straw man.
 
-The same as the study's runs (tools/prereg_study.sh): the model (Qwen2.5-Coder-0.5B-Instruct, bf16 weights where the
-CPU has bf16), LoRA r 16 / α 32 on every linear layer (not the LM head: TRL refuses an adapter there, so this
+The same as the study's runs (tools/prereg_study.sh): the model (Qwen2.5-Coder-0.5B-Instruct, in etpo's default precision:
+float32 on the CPU), LoRA r 16 / α 32 on every linear layer (not the LM head: TRL refuses an adapter there, so this
 policy has the seven projections' adapters only), the compact single-attempt tic-tac-toe prompt,
 48 new tokens, temperature 0.5 and top-k 50, groups of 8 (the study's 4 environments × 2 steps), 6 updates (48
 transitions), AdamW at 1e-5 and TRL's defaults otherwise (the rate decays linearly to 0 over the run, gradients are
