@@ -33,7 +33,8 @@ class RLConfig:
                                       group='rollout', factory=SamplingConfig)
     # optimisation
     optimizer: str = option('adamw', '"adamw" (torch) or "lion" (paper; lion-pytorch)', 'optimisation')
-    lr: float = option(1e-5, 'learning rate of the policy and the critic (preset paper: 2e-5 with Lion)', 'optimisation')
+    lr: float = option(1e-5, 'learning rate of the policy, and of the critic unless critic_lr is set (preset paper: 2e-5 with Lion)', 'optimisation')
+    critic_lr: float|None = option(None, "learning rate of the critic (ETPO's soft critic, PPO-KL's value head); None: lr", 'optimisation')
     weight_decay: float = option(0.0, 'decoupled weight decay', 'optimisation')
     minibatch_size: int = option(4, 'transitions per gradient step (paper: 8)', 'optimisation')
     update_epochs: int = option(1, 'passes over each batch of transitions', 'optimisation')
@@ -66,7 +67,8 @@ class RLConfig:
     def checks(self) -> list[tuple[bool, str]]:
         "(condition, message) pairs that `__post_init__` enforces; subclasses add theirs."
         return [(0 <= self.gamma <= 1, "gamma must be in [0, 1]"), (self.optimizer in ('lion', 'adamw'), "optimizer must be 'lion' or 'adamw'"),
-                (self.lr > 0, f"lr must be > 0, got {self.lr}"), (self.weight_decay >= 0, "weight_decay must be >= 0"),
+                (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+                (self.critic_lr is None or self.critic_lr > 0, f"critic_lr must be None or > 0, got {self.critic_lr}"), (self.weight_decay >= 0, "weight_decay must be >= 0"),
                 (self.n_envs >= 1, "n_envs must be >= 1"), (self.env_steps_per_update >= 1, "env_steps_per_update must be >= 1"),
                 (self.iterations >= 0, "iterations must be >= 0"), (self.update_epochs >= 1, "update_epochs must be >= 1"),
                 (self.minibatch_size >= 1, "minibatch_size must be >= 1"), (self.clip_range > 0, "clip_range must be > 0"),

@@ -105,7 +105,8 @@ class RLTrainer:
         self.is_main = self.accelerator.is_main_process
         if self.accelerator.num_processes > 1: prepare_ddp(self.agent, self.accelerator, config.seed)
         self.opt_policy = make_optimizer(self.agent.role_parameters('policy'), config.optimizer, config.lr, config.weight_decay)
-        self.opt_critic = make_optimizer(self.agent.role_parameters('critic'), config.optimizer, config.lr, config.weight_decay)
+        critic_lr = config.lr if config.critic_lr is None else config.critic_lr
+        self.opt_critic = make_optimizer(self.agent.role_parameters('critic'), config.optimizer, critic_lr, config.weight_decay)
         self.out = Path(config.output_dir); self.out.mkdir(parents=True, exist_ok=True)
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.iteration, self.obs, self.best = 0, None, BestPrograms(self.out / 'best_programs.json', config.keep_best, write=self.is_main)

@@ -13,8 +13,13 @@
 #              on a CPU with native bf16 (results page, "The remaining contenders, fixed environment")
 #   multi:     the multi-attempt task (up to 3 attempts, the error fed back; evaluated on whole episodes):
 #              ETPO (default) and ETPO without a critic, seeds 6-8
-#   trl_matched: TRL's GRPOTrainer with etpo's optimisation (tools/trl_grpo.py --match-etpo), seeds 6-8: run after the
-#              secondary round showed that TRL's defaults took half the optimizer steps at a decaying rate (not pre-registered)
+#   trl_matched: TRL's GRPOTrainer with etpo's optimisation (tools/trl_grpo.py --match-etpo), seeds 6-8: first run
+#              after the secondary round showed that TRL's defaults took half the optimizer steps at a decaying rate (not
+#              pre-registered), then again under the fixed environment (pre-registered)
+#   tune_critic_lr: the multi-attempt task with the critic's learning rate at 1e-4 and 1e-3, seed 0 (a tuning seed),
+#              training only; the rate with the lower Bellman error on iterations 3-5 is the one multi_critic_lr uses
+#   multi_critic_lr: the multi-attempt task with the tuned critic rate (contender multi_etpo_critic_lr), seeds 6-8, and
+#              ETPO without a critic again on seeds 7 and 8
 # ONLY="name ..." keeps only those contenders (e.g. ONLY="etpo_nocritic grpo" tools/prereg_study.sh runs/prereg secondary).
 # PARALLEL=3 runs three at a time (default 2).
 # Then: python tools/plot_results.py OUT/etpo_s* OUT/ppo_credit_s* --labels ... --compare ETPO (the page gives the lines).
@@ -28,6 +33,8 @@ if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+
 if [ "$which" = remaining ]; then for s in 6 7 8; do jobs+=("etpo $s" "etpo_expected $s" "etpo_paper $s" "ppo $s"); done; fi
 if [ "$which" = precision ]; then for s in 6 7 8; do jobs+=("etpo_fp32 $s"); done; fi
 if [ "$which" = trl_matched ]; then for s in 6 7 8; do jobs+=("trl_grpo_matched $s"); done; fi
+if [ "$which" = tune_critic_lr ]; then jobs+=("tune_clr4 0" "tune_clr3 0"); fi
+if [ "$which" = multi_critic_lr ]; then for s in 6 7 8; do jobs+=("multi_etpo_critic_lr $s"); done; jobs+=("multi_etpo_nocritic 7" "multi_etpo_nocritic 8"); fi
 if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
 if [ -n "${ONLY:-}" ]; then keep=(); for j in "${jobs[@]}"; do [[ " $ONLY " == *" ${j% *} "* ]] && keep+=("$j"); done; jobs=("${keep[@]}"); fi
 mkdir -p "$out"
@@ -35,7 +42,7 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export out common TRL_PYTHON="${TRL_PYTHON:-/tmp/trlenv/bin/python}"
 for k in "${!args[@]}"; do export "args_$k=${args[$k]}"; done
 printf '%s\n' "${jobs[@]}" | xargs -P "${PARALLEL:-2}" -L 1 bash -c 'name=$0 seed=$1; a="args_$name"; dir="$out/${name}_s$seed";
-  done_file=evaluation.json; [[ $name == multi_* ]] && done_file=episodes.json; [ -f "$dir/$done_file" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
+  done_file=evaluation.json; [[ $name == multi_* ]] && done_file=episodes.json; [[ $name == tune_* ]] && done_file=none; [ -f "$dir/$done_file" ] && exit 0; echo "$(date +%T) start $name seed $seed"; mkdir -p "$dir";
   if [[ "${!a}" == TRL* ]]; then cmd=("$TRL_PYTHON" tools/trl_grpo.py ${!a#TRL}); else cmd=(etpo-train $common ${!a}); fi;
   "${cmd[@]}" --seed "$seed" --output-dir "$dir" > "$dir.log" 2>&1 || echo "$(date +%T) FAILED $name seed $seed (see $dir.log)";
   echo "$(date +%T) done $name seed $seed"'
