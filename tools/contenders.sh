@@ -15,6 +15,7 @@ declare -A args=(
   [trl_grpo_matched]="TRL --match-etpo"                              # the same with etpo's optimisation: 12 steps of 4, constant rate, clip 10
   [multi_etpo]="--algorithm etpo $multi"
   [multi_etpo_nocritic]="--algorithm etpo --critic false $multi"
+  [multi_etpo_critic_lr]="--algorithm etpo --critic-lr 1e-4 $multi"   # the same with the critic's rate tuned on seed 0 (tune_clr4 won)
   [tune_clr4]="--algorithm etpo --critic-lr 1e-4 $multi --eval-episodes 0 --eval-base-episodes 0"   # tuning the critic's rate on seed 0, no evaluation:
   [tune_clr3]="--algorithm etpo --critic-lr 1e-3 $multi --eval-episodes 0 --eval-base-episodes 0"   #   the lower Bellman error wins (results page)
 )
