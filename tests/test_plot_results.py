@@ -68,6 +68,9 @@ def test_compare_is_welchs_test_over_seeds(tmp_path):
     last = subprocess.run([sys.executable, "tools/plot_results.py", *runs, "--labels", "A", "A", "A", "B", "B", "--last", "kl", "q_gap",
                            "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "| A | 0.010 ± 0.000 | — |" in last      # kl at the last iteration (0.01 in every seed); q_gap was not logged
+    last2 = subprocess.run([sys.executable, "tools/plot_results.py", *runs, "--labels", "A", "A", "A", "B", "B", "--last", "kl",
+                            "--last-iters", "2", "--out", str(tmp_path / "fig.png")], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "kl, mean of the last 2 iterations" in last2 and "| A | 0.005 ± 0.000 |" in last2   # kl 0.00 and 0.01: mean 0.005
     bad = subprocess.run([sys.executable, "tools/plot_results.py", *runs[:1], "--compare", "C", "--out", str(tmp_path / "f.png")],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "not one of the labels" in bad.stderr

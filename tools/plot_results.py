@@ -95,11 +95,13 @@ def programs(groups:dict, evals:dict) -> str:
     return "\n".join(out)
 
 
-def last_values(groups:dict, keys:list[str]) -> str:
-    "Markdown table: per label, each metric's value at the last iteration, mean ± sd over seeds ('—' where the runs did not log it)"
-    rows = ["| run | " + " | ".join(f"{k}, last iteration" for k in keys) + " |", "|---|" + "---|" * len(keys)]
+def last_values(groups:dict, keys:list[str], n:int=1) -> str:
+    """Markdown table: per label, each metric's mean over a run's last `n` iterations (its value at the last one for
+    n = 1), then mean ± sd over seeds ('—' where the runs did not log it)"""
+    where = "last iteration" if n == 1 else f"mean of the last {n} iterations"
+    rows = ["| run | " + " | ".join(f"{k}, {where}" for k in keys) + " |", "|---|" + "---|" * len(keys)]
     for label, runs in groups.items():
-        cell = lambda k: spread([f[k].iloc[-1] for _, f in runs]) if all(k in f for _, f in runs) else "—"
+        cell = lambda k: spread([f[k].iloc[-n:].mean() for _, f in runs]) if all(k in f for _, f in runs) else "—"
         rows.append(f"| {label} | " + " | ".join(cell(k) for k in keys) + " |")
     return "\n".join(rows)
 
@@ -173,6 +175,8 @@ def main():
     ap.add_argument("--programs", action="store_true", help="also print which classes the evaluated first tries build, base model vs trained policy")
     ap.add_argument("--last", nargs="+", metavar="METRIC", default=None,
                     help="also print these metrics.jsonl columns at the last iteration, mean ± sd over seeds (e.g. kl q_gap)")
+    ap.add_argument("--last-iters", type=int, default=1, metavar="N",
+                    help="with --last: average each run's last N iterations first (default 1: the last iteration's value)")
     ap.add_argument("--episodes", action="store_true", help="also print the whole episodes of episodes.json: first tries, retry success, final reward")
     ap.add_argument("--compare", metavar="LABEL", default=None,
                     help="also print Welch's t-test over seeds of the trained first tries: every other label against LABEL")
@@ -192,7 +196,8 @@ def main():
     episodes = {run: json.loads((Path(run) / "episodes.json").read_text())["episodes"] for run in args.runs if (Path(run) / "episodes.json").exists()}
     if args.table: print(table(groups, evals, base))
     if args.programs: print("\n" + programs(groups, evals))
-    if args.last: print("\n" + last_values(groups, args.last))
+    if args.last_iters < 1: ap.error(f"--last-iters must be >= 1, got {args.last_iters}")
+    if args.last: print("\n" + last_values(groups, args.last, args.last_iters))
     if args.episodes: print("\n" + (episodes_table(groups, episodes) if episodes else "no episodes.json in these runs"))
     if args.compare:
         try:
