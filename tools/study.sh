@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every contender of the results page's study side by side on one GPU (tools/contenders.sh: ETPO's default, without a
-# critic, its expected step, the paper's setting, PPO-KL with ETPO's credit and as before, GRPO, and the multi-attempt
-# pair), one process each on the same device, one seed each by default, the same wall-clock training budget per run;
+# critic, its expected step, the paper's setting, PPO-KL with ETPO's credit and as before, GRPO, the multi-attempt
+# pair and ETPO there with the tuned critic rate), one process each on the same device, one seed each by default, the
+# same wall-clock training budget per run;
 # then the tables (first tries, whole episodes, Welch against ETPO when SEEDS holds two or more) and the curves.
 # Not yet run on a GPU: the 240 s training budget is sized so that the model loads, training and the evaluation fit in
 # about 8 minutes on one H200 with Qwen2.5-Coder-0.5B (an estimate). etpo_paper uses Lion:
@@ -12,7 +13,7 @@
 set -euo pipefail
 model="${1:?usage: tools/study.sh MODEL_DIR [OUT] [SECONDS]}"; out="${2:-runs/study}"; budget="${3:-240}"
 source "$(dirname "$0")/contenders.sh"
-names=(${CONTENDERS:-etpo etpo_nocritic etpo_expected etpo_paper ppo_credit ppo grpo multi_etpo multi_etpo_nocritic})
+names=(${CONTENDERS:-etpo etpo_nocritic etpo_expected etpo_paper ppo_credit ppo grpo multi_etpo multi_etpo_nocritic multi_etpo_critic_lr})
 for n in "${names[@]}"; do [ -n "${args[$n]:-}" ] && [[ "${args[$n]}" != TRL* ]] || { echo "unknown or non-etpo contender: $n (see tools/contenders.sh)" >&2; exit 2; }; done
 common="--model $model --prompt-style compact --max-steps 1 --n-envs ${N_ENVS:-16} --max-new-tokens 48 --iterations 1000
         --time-budget-s $budget --eval-samples 64 --eval-base-samples 16 --progress-bar false"
