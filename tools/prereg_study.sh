@@ -16,6 +16,7 @@
 #   trl_matched: TRL's GRPOTrainer with etpo's optimisation (tools/trl_grpo.py --match-etpo), seeds 6-8: first run
 #              after the secondary round showed that TRL's defaults took half the optimizer steps at a decaying rate (not
 #              pre-registered), then again under the fixed environment (pre-registered)
+#   six:       PPO-KL as before and ETPO's expected step on seeds 9-11, their six-seed comparison with ETPO's default
 #   tune_critic_lr: the multi-attempt task with the critic's learning rate at 1e-4 and 1e-3, seed 0 (a tuning seed),
 #              training only; the rate with the lower Bellman error on iterations 3-5 is the one multi_critic_lr uses
 #   multi_critic_lr: the multi-attempt task with the tuned critic rate (contender multi_etpo_critic_lr), seeds 6-8, and
@@ -33,6 +34,7 @@ if [ "$which" = secondary ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+
 if [ "$which" = remaining ]; then for s in 6 7 8; do jobs+=("etpo $s" "etpo_expected $s" "etpo_paper $s" "ppo $s"); done; fi
 if [ "$which" = precision ]; then for s in 6 7 8; do jobs+=("etpo_fp32 $s"); done; fi
 if [ "$which" = trl_matched ]; then for s in 6 7 8; do jobs+=("trl_grpo_matched $s"); done; fi
+if [ "$which" = six ]; then for s in 9 10 11; do jobs+=("ppo $s" "etpo_expected $s"); done; fi
 if [ "$which" = tune_critic_lr ]; then jobs+=("tune_clr4 0" "tune_clr3 0"); fi
 if [ "$which" = multi_critic_lr ]; then for s in 6 7 8; do jobs+=("multi_etpo_critic_lr $s"); done; jobs+=("multi_etpo_nocritic 7" "multi_etpo_nocritic 8"); fi
 if [ "$which" = multi ] || [ "$which" = all ]; then for s in 6 7 8; do jobs+=("multi_etpo $s" "multi_etpo_nocritic $s"); done; fi
