@@ -181,6 +181,7 @@ def main():
     ap.add_argument("--compare", metavar="LABEL", default=None,
                     help="also print Welch's t-test over seeds of the trained first tries: every other label against LABEL")
     args = ap.parse_args()
+    if args.last_iters < 1: ap.error(f"--last-iters must be >= 1, got {args.last_iters}")
     labels = args.labels or [Path(r).name for r in args.runs]
     if len(labels) != len(args.runs): ap.error("give one label per run")
     frames = []
@@ -196,7 +197,6 @@ def main():
     episodes = {run: json.loads((Path(run) / "episodes.json").read_text())["episodes"] for run in args.runs if (Path(run) / "episodes.json").exists()}
     if args.table: print(table(groups, evals, base))
     if args.programs: print("\n" + programs(groups, evals))
-    if args.last_iters < 1: ap.error(f"--last-iters must be >= 1, got {args.last_iters}")
     if args.last: print("\n" + last_values(groups, args.last, args.last_iters))
     if args.episodes: print("\n" + (episodes_table(groups, episodes) if episodes else "no episodes.json in these runs"))
     if args.compare:
