@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/env.html.md"""
 
 # %% ../nbs/04_env.ipynb #48a85339
 from __future__ import annotations
-import dataclasses, hashlib, re, textwrap
+import dataclasses, hashlib, re, sys, textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence, runtime_checkable
@@ -14,14 +14,17 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from .data import Dataset, load_dataset
-from .sandbox import Limits, check_isolation, isolation_status, run_program, truncate
+from .sandbox import (Limits, SandboxMachineError, check_isolation, check_programs_run, isolation_status, run_program,
+                          truncate)
 
 # %% auto #0
 __all__ = ['PROGRAM_HEADER', 'BODY_DOCSTRING', 'BODY_COMMENT', 'PROMPT_STYLES', 'SPLIT_SEEDS', 'BANNED', 'extract_body',
-           'program_from_body', 'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'DataScienceEnv',
-           'VectorDataScienceEnv', 'TargetTokensEnv', 'VectorEnv', 'check_env', 'SingleTurnEnv', 'sandboxed_asserts']
+           'program_from_body', 'make_prompt', 'Score', 'make_splits', 'roc_auc', 'score_program', 'uniform_failure',
+           'DataScienceEnv', 'VectorDataScienceEnv', 'TargetTokensEnv', 'VectorEnv', 'check_env', 'SingleTurnEnv',
+           'sandboxed_asserts']
 
 # %% ../nbs/04_env.ipynb #0451cac2
 def extract_body(text:str) -> str:
@@ -100,14 +103,21 @@ def roc_auc(y_true:np.ndarray, proba:np.ndarray) -> float:
     if proba.shape[1] == 2: return float(roc_auc_score(y_true, proba[:, 1]))
     return float(roc_auc_score(y_true, proba, multi_class='ovo', labels=np.arange(proba.shape[1])))
 
+def _say_retry(state):
+    print(f"etpo sandbox: {state.outcome.exception()}; trying once more", file=sys.stderr)
+
 def score_program(code:str, ds:Dataset, splits=None, limits:Limits|None=None, cache:dict|None=None, seeds=SPLIT_SEEDS) -> Score:
-    "Run `code` (a full program) in the sandbox on every split and score it. Never raises for the program's faults."
+    """Run `code` (a full program) in the sandbox on every split and score it. Never raises for the program's faults;
+    a failure of the machine's (`SandboxMachineError`: the sandbox did not start, numpy or scikit-learn cannot be
+    imported) is tried once more, then raised: it is never scored -1 nor shown to the model."""
     key = (ds.name, tuple(seeds), hashlib.sha256(code.encode()).hexdigest())
     if cache is not None and key in cache: return cache[key]
     for word, why in BANNED.items():
         if word in code: return Score(-1.0, [], 0.0, why, 'BannedError', 0.0)
     splits = splits or make_splits(ds, seeds)
-    res = run_program(code, [s[:3] for s in splits], ds.n_classes, limits)
+    once_more = retry(stop=stop_after_attempt(2), retry=retry_if_exception_type(SandboxMachineError), reraise=True,
+                      before_sleep=_say_retry)
+    res = once_more(run_program)(code, [s[:3] for s in splits], ds.n_classes, limits)
     if res.ok:
         try: scores = [roc_auc(s[3], p) for s, p in zip(splits, res.probabilities)]
         except ValueError as e: res.ok, res.error_type, res.error = False, 'ValueError', f"scoring failed: {e}"
@@ -115,6 +125,17 @@ def score_program(code:str, ds:Dataset, splits=None, limits:Limits|None=None, ca
            else Score(-1.0, [], 0.0, res.error, res.error_type, res.duration))
     if cache is not None: cache[key] = out
     return out
+
+def uniform_failure(infos:list[dict]) -> str|None:
+    """A loud warning when every program of a batch failed with the same error type (what a broken machine looks like:
+    every reward -1 for one cause), else None. `infos` are `step` infos; those without an `error` key are ignored."""
+    errors = [i['error'] for i in infos if 'error' in i]
+    if len(errors) < 2 or any(e is None for e in errors): return None
+    kinds = {e.split(':', 1)[0] for e in errors}
+    if len(kinds) > 1: return None
+    return (f"WARNING: all {len(errors)} programs failed with {kinds.pop()} (the first: {truncate(errors[0], 300)!r}). "
+            "If no program text can cause that, the machine is at fault: check it with `python -m etpo.sandbox`.")
+
 
 # %% ../nbs/04_env.ipynb #8391e357
 class DataScienceEnv:
@@ -131,6 +152,7 @@ class DataScienceEnv:
         if max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         self.limits = dataclasses.replace(limits or Limits(), wall_s=timeout)   # the caller's Limits stay as they are
         if self.limits.isolate: check_isolation()   # SandboxUnavailableError here, before any training, not at the first program
+        check_programs_run(self.limits)             # and if an honest program cannot run here (its libraries out of reach)
         self.dataset = load_dataset(dataset, data_dir)
         self.prompt_style, self.max_steps = prompt_style, max_steps
         self.cache = {} if cache is None else cache

@@ -22,7 +22,7 @@ from .models import load_model
 from .ppo import PPOConfig, PPOTrainer
 from .records import adapter_state
 from .rollout import SamplingConfig
-from .sandbox import Limits
+from .sandbox import Limits, SandboxMachineError, SandboxUnavailableError
 from .trainer import ETPOTrainer, evaluate, evaluate_episodes, retry_summary
 from .utils import GROUPS, atomic_write, option
 
@@ -196,11 +196,14 @@ def parse_run(argv:list[str]|None=None, evaluate_only:bool=False) -> tuple[RunAr
 def main(argv:list[str]|None=None, evaluate_only:bool=False):
     "The `etpo-train` command (`python -m etpo.run`): parse, build, train, evaluate, close."
     args, config = parse_run(argv, evaluate_only)
-    run = build_run(args, config)
+    try: run = build_run(args, config)
+    except SandboxUnavailableError as e: sys.exit(f"{e}")   # the machine cannot run programs: said before training
     try:
         rows = run.train()
         if run.trainer.is_main and rows: print(f"last iteration: {json.dumps(rows[-1])}")
         run.evaluate()
+    except SandboxMachineError as e:   # twice in a row: the run stops, its last checkpoint intact
+        sys.exit(f"{e}\nThe run stopped; its checkpoint in {config.output_dir} is intact: fix the machine, then add --resume.")
     finally: run.close()
 
 def eval_main(argv:list[str]|None=None):

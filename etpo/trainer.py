@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import ETPOConfig, RLConfig
-from .env import check_env
+from .env import check_env, uniform_failure
 from .export import export_policy
 from .losses import (anchor_penalty, conservative_penalty, critic_drift, critic_loss, kl_to_old, masked_mean, on_support, policy_loss,
                      ppo_policy_loss, reference_policy_loss, shaped_rewards, soft_advantages, soft_target_stats, token_logprobs, token_targets, trust_region_coef)
@@ -192,6 +192,7 @@ class RLTrainer:
         "One iteration: collect, update, log, checkpoint. Returns its metrics row."
         t0 = time.perf_counter()
         r, st = self.collect()
+        if self.is_main and (loud := uniform_failure(r.infos)): print(f"iteration {self.iteration}: {loud}")
         skipped = self.nonfinite_steps
         if r.nonfinite_logits:
             print(f"iteration {self.iteration}: the policy produced non-finite logits at {r.nonfinite_logits} action tokens; their steps are skipped")
