@@ -1,10 +1,10 @@
-"""What bubblewrap costs: environment steps per second with this tree's sandbox against an earlier revision's, in one run.
+"""What the sandbox costs: environment steps per second with this tree's sandbox against an earlier revision's, in one run.
 
-The earlier revision (default 98422fe: the hand-written mount namespace, isolating only as root) is checked out in a
-temporary git worktree; `bench/env_steps.py` runs in each tree in turn, twice (old, new, old, new), each in a fresh
+The earlier revision (default 3772dbe: bubblewrap, one process for all splits, results read from the program's folder;
+98422fe was the hand-written mount namespace, isolating only as root) is checked out in a temporary git worktree; `bench/env_steps.py` runs in each tree in turn, twice (old, new, old, new), each in a fresh
 process with that tree first on PYTHONPATH, so drift of the machine's speed hits both. Prints a markdown table.
 
-    python bench/sandbox_cost.py [--rev 98422fe] [--steps 8]
+    python bench/sandbox_cost.py [--rev 3772dbe] [--steps 8]
 """
 import argparse
 import re
@@ -25,7 +25,7 @@ def run(tree: Path, steps: int) -> dict[int, float]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rev", default="98422fe", help="the earlier revision")
+    ap.add_argument("--rev", default="3772dbe", help="the earlier revision")
     ap.add_argument("--steps", type=int, default=8)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="etpo-old-") as tmp:
@@ -38,7 +38,7 @@ def main():
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
     mean = lambda rows, w: sum(r[w] for r in rows) / len(rows)
-    print(f"| workers | env steps/s, {args.rev} (mount namespace, root only) | env steps/s, bubblewrap (this tree) | ratio |")
+    print(f"| workers | env steps/s, {args.rev} | env steps/s, this tree | ratio |")
     print("|---|---|---|---|")
     for w in (1, 2):
         o, n = mean(res["old"], w), mean(res["new"], w)

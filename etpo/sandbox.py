@@ -6,7 +6,7 @@ Docs: https://etpo-rl.github.io/etpo/sandbox.html.md"""
 
 # %% ../nbs/03_sandbox.ipynb #459f2c01
 from __future__ import annotations
-import errno, functools, itertools, json, os, shutil, signal, site, subprocess, sys, tempfile, time, uuid, warnings
+import errno, functools, io, itertools, json, os, shutil, signal, site, subprocess, sys, tempfile, time, uuid, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -369,9 +369,8 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
             program_fd, status_fd = opened('program.py', code.encode()), opened('status.jsonl')
             split_fds = []
             for k, (x_train, y_train, x_test) in enumerate(splits):
-                buf = tempfile.SpooledTemporaryFile()
-                np.savez(buf, x_train=x_train, y_train=y_train, x_test=x_test); buf.seek(0)
-                split_fds.append(dict(input=opened(f'input_{k}.npz', buf.read()), report=opened(f'report_{k}'),
+                buf = io.BytesIO(); np.savez(buf, x_train=x_train, y_train=y_train, x_test=x_test)
+                split_fds.append(dict(input=opened(f'input_{k}.npz', buf.getvalue()), report=opened(f'report_{k}'),
                                       stdout=opened(f'stdout_{k}'), stderr=opened(f'stderr_{k}')))
             nproc = limits.nproc if bwrap else _user_task_count() + limits.nproc   # in a sandbox the count is its own
             rl = dict(RLIMIT_CPU=int(limits.cpu_s or limits.wall_s + 5), RLIMIT_AS=limits.memory_mb << 20,

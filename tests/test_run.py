@@ -82,3 +82,28 @@ def test_base_episodes_are_counted_apart(tmp_path):
     assert json.loads((out / "evaluation.json").read_text()) == {}
     r = _cmd("train", *TINY, "--iterations", "0", "--eval-base-episodes", "-1", "--output-dir", str(tmp_path / "bad"))
     assert r.returncode != 0 and "must be >= 0" in r.stderr, r.stderr[-2000:]
+
+
+def test_a_machine_that_cannot_run_programs_stops_before_training(tmp_path):
+    "No working sandbox: etpo-train exits at once with one line naming the cause and the fix, and trains nothing."
+    fake = tmp_path / "bin" / "bwrap"; fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n"); fake.chmod(0o755)
+    import os
+    env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")   # the distribution's bwrap wins (find_bwrap)
+    r = subprocess.run([sys.executable, "-m", "etpo.run", *TINY, "--iterations", "1", "--output-dir", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert "cannot isolate generated programs" in r.stderr and "Permission denied" in r.stderr and "Fixes:" in r.stderr
+    assert not (tmp_path / "o" / "metrics.jsonl").exists()
+
+
+def test_a_machine_error_mid_run_stops_it_with_its_checkpoint(tmp_path, monkeypatch):
+    "A sandbox that fails for the machine's reasons twice: the run stops with the cause and the resume hint, the checkpoint kept."
+    import etpo.sandbox as sb
+    from etpo.run import main
+    def broken(*a, **k): raise sb.SandboxMachineError("etpo sandbox: the sandbox did not start (exit 1): bwrap: boom")
+    monkeypatch.setattr("etpo.env.run_program", broken)   # the start-up check (etpo.sandbox's own) still passes
+    with pytest.raises(SystemExit) as e:
+        main([*TINY, "--iterations", "2", "--output-dir", str(tmp_path / "o")])
+    assert "bwrap: boom" in str(e.value.code) and "checkpoint" in str(e.value.code) and "--resume" in str(e.value.code)
+    assert (tmp_path / "o" / "checkpoint.pt").exists() and read_metrics(tmp_path / "o") == []

@@ -266,8 +266,8 @@ def test_unprivileged_user_is_isolated():
         tmp_labels = base / "labels.csv"; shutil.copy(data / "train.csv", tmp_labels)   # outside the home, readable by all
         python = _unprivileged_interpreter(home)
         for f in ("sandbox_runner.py", "sandbox_attacks.py"): shutil.copy(Path(__file__).parent / f, base / f)
-        secret = base / "secret.txt"; secret.write_text(SECRET_TEXT + "\n"); secret.chmod(0o644)   # a host file it may read
-        spec, attack_progs = attack_spec(str(secret))
+        secret_file = base / "secret.txt"; secret_file.write_text(SECRET_TEXT + "\n"); secret_file.chmod(0o644)   # a host file
+        spec, attack_progs = attack_spec(str(secret_file))
         progs = escapes(str(home), listener.port, secret, ["/tmp", str(home), str(home / "data"), str(base)], str(tmp_labels))
         programs = {k: v + HONEST for k, v in progs.items()}
         programs.update({k: v for k, (v, _) in HOSTILE.items()})
