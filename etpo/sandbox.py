@@ -16,7 +16,8 @@ import psutil
 # %% auto #0
 __all__ = ['PRIVATE_DIRS', 'SYSTEM_DIRS', 'DENIED_SYSCALLS', 'Limits', 'SandboxResult', 'SandboxUnavailableError',
            'SandboxMachineError', 'truncate', 'default_hidden_paths', 'find_bwrap', 'seccomp_filter', 'bwrap_args',
-           'check_isolation', 'isolation_status', 'run_program', 'check_programs_run', 'self_check']
+           'check_isolation', 'isolation_status', 'memory_cgroup_root', 'run_program', 'check_programs_run',
+           'self_check']
 
 # %% ../nbs/03_sandbox.ipynb #eaff7ace
 @dataclass
@@ -24,7 +25,7 @@ class Limits:
     "Resource limits of one sandboxed run, and whether it is isolated."
     wall_s: float = 300.0     # wall-clock seconds for the whole run (all splits); the paper uses 300
     cpu_s: float|None = None  # CPU seconds per split (RLIMIT_CPU); default wall_s + 5
-    memory_mb: int = 4096     # address space per process (RLIMIT_AS), MiB
+    memory_mb: int = 4096     # address space per process (RLIMIT_AS), MiB; as root, also the sandbox's total (a cgroup)
     file_mb: int = 16         # largest file a split may write: its stdout, its stderr, its report (RLIMIT_FSIZE), MiB
     tmp_mb: int = 128         # the private /tmp (the working directory); /var/tmp and /dev/shm get a quarter each, MiB
     nproc: int = 64           # processes and threads the program may have (RLIMIT_NPROC)
@@ -311,8 +312,48 @@ def isolation_status(limits:Limits|None=None) -> dict:
     if not limits.isolate: return dict(isolated=False, sandbox='waived: Limits(isolate=False); programs run unisolated')
     bwrap, root = check_isolation(), os.geteuid() == 0
     who = 'root dropping to a unique unprivileged uid' if root else f'uid {os.geteuid()} in a user namespace'
+    memory = (f"memory: {limits.memory_mb} MiB per process and {_total_mb(limits)} MiB in all (a cgroup)" if memory_cgroup_root()
+              else f"memory: {limits.memory_mb} MiB per process (no writable cgroup for a total)")
     return dict(isolated=True, sandbox=f"bubblewrap ({bwrap}): mount, PID, network, IPC, UTS{'' if root else ', user'} namespaces; "
-                                       f"{who}; a fresh process per split; seccomp")
+                                       f"{who}; a fresh process per split; seccomp; {memory}")
+
+def _total_mb(limits:Limits) -> int:
+    "What a sandbox's processes may hold together where a cgroup bounds it: the address-space limit and the private folders."
+    return limits.memory_mb + limits.tmp_mb + 2 * max(1, limits.tmp_mb // 4)
+
+def memory_cgroup_root() -> Path|None:
+    """A folder where this process may make a memory cgroup for each sandbox: its own cgroup in the cgroup-v1 memory
+    hierarchy, or in cgroup v2 when the memory controller is already delegated to its children; None where neither is
+    writable (an ordinary user, most containers): memory is then bounded per process and by the private folders' caps."""
+    try: lines = Path('/proc/self/cgroup').read_text().splitlines()
+    except OSError: return None
+    for line in lines:
+        _, ctrl, rel = line.split(':', 2)
+        v1 = 'memory' in ctrl.split(',')
+        if v1: root = Path('/sys/fs/cgroup/memory') / rel.lstrip('/')
+        elif ctrl == '': root = Path('/sys/fs/cgroup') / rel.lstrip('/')
+        else: continue
+        ok = (root / 'memory.limit_in_bytes').exists() if v1 else \
+             'memory' in (root / 'cgroup.subtree_control').read_text().split() if (root / 'cgroup.subtree_control').exists() else False
+        if ok and os.access(root, os.W_OK): return root
+    return None
+
+def _make_memory_cgroup(root:Path, name:str, limit_mb:int) -> Path:
+    "A child cgroup of `root` whose processes together may hold `limit_mb` MiB (memory, tmpfs and page cache), no swap."
+    cg = root / name
+    cg.mkdir()
+    if (cg / 'memory.limit_in_bytes').exists():   # v1; memsw (memory + swap) only after the memory limit, where swap is accounted
+        (cg / 'memory.limit_in_bytes').write_text(str(limit_mb << 20))
+        if (cg / 'memory.memsw.limit_in_bytes').exists(): (cg / 'memory.memsw.limit_in_bytes').write_text(str(limit_mb << 20))
+    else:
+        (cg / 'memory.max').write_text(str(limit_mb << 20))
+        if (cg / 'memory.swap.max').exists(): (cg / 'memory.swap.max').write_text('0')
+    return cg
+
+def _remove_cgroup(cg:Path):
+    "Remove an emptied cgroup; its last processes may take a moment to leave it."
+    from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+    retry(stop=stop_after_delay(10), wait=wait_fixed(0.05), retry=retry_if_exception_type(OSError), reraise=True)(os.rmdir)(cg)
 
 def _kill_all(proc:subprocess.Popen, uid:int|None, marker:str):
     "SIGKILL the child, its process group and tree, every process tagged with `marker`, and (if given) every process of `uid`."
@@ -377,10 +418,14 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                       RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0, RLIMIT_NOFILE=limits.nofile)
             cfg = dict(isolated=bool(bwrap), path=_library_dirs(), program_fd=program_fd, status_fd=status_fd, splits=split_fds,
                        all_fds=[f for f in fds if f != program_fd], private=list(PRIVATE_DIRS), rlimits=rl)
+            cgroup = None
             if bwrap:
                 fds.append(seccomp_fd := _seccomp_pipe())
                 hidden = default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths]
                 prefix = bwrap_args(bwrap, hidden, uid, limits.tmp_mb, seccomp_fd)
+                if cg_root := memory_cgroup_root():   # the shell joins the cgroup, then becomes bwrap: nothing starts outside it
+                    cgroup = _make_memory_cgroup(cg_root, f'etpo-{marker}', _total_mb(limits))
+                    prefix = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', str(cgroup / 'cgroup.procs'), *prefix]
             else: prefix = []
             env = {'PATH': os.defpath, 'HOME': '/tmp' if bwrap else str(tmp), 'TMPDIR': '/tmp' if bwrap else str(tmp),
                    'LANG': 'C.UTF-8', 'ETPO_SANDBOX': marker, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
@@ -395,6 +440,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 finally:
                     _kill_all(proc, uid, marker)
                     proc.wait()
+                    if cgroup is not None: _remove_cgroup(cgroup)
         finally:
             for fd in fds: os.close(fd)
         return _read_result(tmp, proc.returncode, timed_out, splits, n_classes, limits, time.monotonic() - t0)

@@ -517,3 +517,29 @@ def test_interpreter_layouts(system_lib, name, user):
         assert ("user namespace" in r.stdout) == user, r.stdout
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_memory_of_all_processes_is_bounded(monkeypatch):
+    """Five processes of 1 GiB each under a 2 GiB address-space limit per process: as root, where the sandbox gets a
+    memory cgroup, together they cannot hold it (the kernel kills within the cgroup); without the cgroup they do."""
+    import etpo.sandbox as sb
+    if os.geteuid() != 0: pytest.skip("an ordinary user gets no cgroup: memory is bounded per process (the sandbox page)")
+    assert sb.memory_cgroup_root() is not None, "as root, no writable memory cgroup was found (v1 memory or delegated v2)"
+    code = ("import os, select, time\nfrom sklearn.dummy import DummyClassifier\n"
+            "def build_model(x_train, y_train):\n"
+            "    r, w = os.pipe()\n"
+            "    for i in range(5):\n"
+            "        if os.fork() == 0:\n"
+            "            b = bytearray(b'x') * (1 << 30); os.write(w, b'x'); time.sleep(30); os._exit(0)\n"
+            "    got, t = 0, time.time()\n"
+            "    while got < 5 and time.time() - t < 8:\n"
+            "        if select.select([r], [], [], 1)[0]: got += len(os.read(r, 5))\n"
+            "    if got >= 5: raise RuntimeError('REACHED 5 GiB in 5 processes')\n"
+            "    return DummyClassifier().fit(x_train, y_train)\n")
+    x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+    limits = Limits(wall_s=60, memory_mb=2048)
+    res = run_program(code, [(x, y, x)], 2, limits)
+    assert "REACHED" not in (res.error or ""), res.error
+    assert [d for d in os.listdir(sb.memory_cgroup_root()) if d.startswith("etpo-")] == [], "a cgroup was left behind"
+    monkeypatch.setattr(sb, "memory_cgroup_root", lambda: None)   # the guard removed: the attack must get through
+    assert "REACHED 5 GiB" in (run_program(code, [(x, y, x)], 2, limits).error or "")
