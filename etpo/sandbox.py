@@ -399,12 +399,18 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
     else: bwrap = None; _warn_unisolated()
     uid, marker = (_sandbox_uid() if bwrap and os.geteuid() == 0 else None), uuid.uuid4().hex
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix='etpo-sandbox-') as tmp:   # the trainer's own: the program never sees it
+    unwritable = lambda e: SandboxMachineError(f"etpo sandbox: the trainer's folder for a program cannot be written ({e}); "
+                                               f"free space in {tempfile.gettempdir()} or set TMPDIR to a writable folder")
+    try: folder = tempfile.TemporaryDirectory(prefix='etpo-sandbox-')   # the trainer's own: the program never sees it
+    except OSError as e: raise unwritable(e) from e
+    with folder as tmp:
         tmp, fds = Path(tmp), []
         def opened(name, data=None):   # data: an input, read-only; else an output the split writes, 0600
             p = tmp / name
-            if data is not None: p.write_bytes(data); fd = os.open(p, os.O_RDONLY)
-            else: fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                if data is not None: p.write_bytes(data); fd = os.open(p, os.O_RDONLY)
+                else: fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as e: raise unwritable(e) from e
             fds.append(fd); return fd
         try:
             program_fd, status_fd = opened('program.py', code.encode()), opened('status.jsonl')

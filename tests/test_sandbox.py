@@ -543,3 +543,13 @@ def test_memory_of_all_processes_is_bounded(monkeypatch):
     assert [d for d in os.listdir(sb.memory_cgroup_root()) if d.startswith("etpo-")] == [], "a cgroup was left behind"
     monkeypatch.setattr(sb, "memory_cgroup_root", lambda: None)   # the guard removed: the attack must get through
     assert "REACHED 5 GiB" in (run_program(code, [(x, y, x)], 2, limits).error or "")
+
+
+def test_an_unwritable_folder_is_the_machines_error(tmp_path, monkeypatch):
+    "The trainer's folder for a program cannot be made: SandboxMachineError naming TMPDIR, not a program's -1."
+    import etpo.sandbox as sb
+    full = tmp_path / "not-a-folder"; full.write_text("")
+    monkeypatch.setattr(sb.tempfile, "tempdir", str(full))   # as a full or read-only TMPDIR would
+    x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+    with pytest.raises(sb.SandboxMachineError, match="TMPDIR"):
+        run_program(HONEST_PROGRAM, [(x, y, x)], 2, Limits(wall_s=60))
