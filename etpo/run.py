@@ -60,6 +60,7 @@ class RunArguments:
         if self.preset not in ETPOConfig.PRESETS: raise ValueError(f"preset must be one of {list(ETPOConfig.PRESETS)}, got {self.preset!r}")
         if min(self.eval_samples, self.eval_episodes, self.eval_base_samples or 0, self.eval_base_episodes or 0) < 0:
             raise ValueError("eval_samples, eval_episodes, eval_base_samples and eval_base_episodes must be >= 0")
+        if not self.timeout > 0: raise ValueError(f"timeout must be > 0 seconds per program, got {self.timeout!r} (paper: 300)")
 
     def load_dataset(self) -> str|Dataset:
         "The registry name, or the CSV's `Dataset`. Raises FileNotFoundError for a missing file, ValueError without --target, KeyError for a missing column."

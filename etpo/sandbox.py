@@ -33,6 +33,13 @@ class Limits:
     output_chars: int = 2000  # characters of stdout/stderr and of an error message kept
     isolate: bool = True      # bubblewrap namespaces (user, mount, PID, network, IPC, UTS); False waives isolation (said once)
 
+    def __post_init__(self):
+        bad = [f"{k}={v!r}" for k, v in dict(wall_s=self.wall_s, memory_mb=self.memory_mb, file_mb=self.file_mb, tmp_mb=self.tmp_mb,
+                                             nproc=self.nproc, nofile=self.nofile, output_chars=self.output_chars).items()
+               if not v > 0] + ([f"cpu_s={self.cpu_s!r}"] if self.cpu_s is not None and not self.cpu_s > 0 else [])
+        if bad: raise ValueError(f"Limits: {', '.join(bad)} must be > 0 (a limit of 0 would stop every program before it ran, "
+                                 "and blame the program)")
+
 @dataclass
 class SandboxResult:
     "Outcome of one sandboxed run."

@@ -553,3 +553,12 @@ def test_an_unwritable_folder_is_the_machines_error(tmp_path, monkeypatch):
     x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
     with pytest.raises(sb.SandboxMachineError, match="TMPDIR"):
         run_program(HONEST_PROGRAM, [(x, y, x)], 2, Limits(wall_s=60))
+
+
+@pytest.mark.parametrize("kwargs", [dict(wall_s=0), dict(memory_mb=0), dict(file_mb=-1), dict(cpu_s=0)])
+def test_a_zero_limit_is_refused(kwargs):
+    "A limit of 0 would stop every program before it ran and blame it: refused, naming the field."
+    with pytest.raises(ValueError, match=f"{next(iter(kwargs))}=.* must be > 0"):
+        Limits(**kwargs)
+    with pytest.raises(ValueError, match="wall_s=0 must be > 0"):
+        DataScienceEnv("tic_tac_toe", timeout=0)
