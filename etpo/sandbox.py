@@ -80,6 +80,7 @@ try:
 except BaseException as e:
     say(machine_error=f"{type(e).__name__}: {e}"); os._exit(3)
 with os.fdopen(cfg["program_fd"]) as f: code = f.read()
+say(ready=True)   # from here on, what fails is the program's
 linecache.cache["program.py"] = (len(code), None, code.splitlines(True), "program.py")   # the offending line in reports
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a write past the file limit raises OSError instead of killing the split
 
@@ -348,13 +349,17 @@ def memory_cgroup_root() -> Path|None:
 def _make_memory_cgroup(root:Path, name:str, limit_mb:int) -> Path:
     "A child cgroup of `root` whose processes together may hold `limit_mb` MiB (memory, tmpfs and page cache), no swap."
     cg = root / name
-    cg.mkdir()
-    if (cg / 'memory.limit_in_bytes').exists():   # v1; memsw (memory + swap) only after the memory limit, where swap is accounted
-        (cg / 'memory.limit_in_bytes').write_text(str(limit_mb << 20))
-        if (cg / 'memory.memsw.limit_in_bytes').exists(): (cg / 'memory.memsw.limit_in_bytes').write_text(str(limit_mb << 20))
-    else:
-        (cg / 'memory.max').write_text(str(limit_mb << 20))
-        if (cg / 'memory.swap.max').exists(): (cg / 'memory.swap.max').write_text('0')
+    try:
+        cg.mkdir()
+        if (cg / 'memory.limit_in_bytes').exists():   # v1; memsw (memory + swap) after the memory limit, where swap is accounted
+            (cg / 'memory.limit_in_bytes').write_text(str(limit_mb << 20))
+            if (cg / 'memory.memsw.limit_in_bytes').exists(): (cg / 'memory.memsw.limit_in_bytes').write_text(str(limit_mb << 20))
+        else:
+            (cg / 'memory.max').write_text(str(limit_mb << 20))
+            if (cg / 'memory.swap.max').exists(): (cg / 'memory.swap.max').write_text('0')
+    except OSError as e:
+        if cg.is_dir(): cg.rmdir()
+        raise SandboxMachineError(f"etpo sandbox: could not make the sandbox's memory cgroup {cg}: {e}") from e
     return cg
 
 def _remove_cgroup(cg:Path):
@@ -419,6 +424,7 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 else: fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except OSError as e: raise unwritable(e) from e
             fds.append(fd); return fd
+        cgroup = None
         try:
             program_fd, status_fd = opened('program.py', code.encode()), opened('status.jsonl')
             split_fds = []
@@ -431,7 +437,6 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                       RLIMIT_FSIZE=limits.file_mb << 20, RLIMIT_NPROC=nproc, RLIMIT_CORE=0, RLIMIT_NOFILE=limits.nofile)
             cfg = dict(isolated=bool(bwrap), path=_library_dirs(), program_fd=program_fd, status_fd=status_fd, splits=split_fds,
                        all_fds=[f for f in fds if f != program_fd], private=list(PRIVATE_DIRS), rlimits=rl)
-            cgroup = None
             if bwrap:
                 fds.append(seccomp_fd := _seccomp_pipe())
                 hidden = default_hidden_paths() if hidden_paths is None else [str(Path(p).resolve()) for p in hidden_paths]
@@ -453,9 +458,9 @@ def run_program(code:str, # Python source that defines build_model(x_train, y_tr
                 finally:
                     _kill_all(proc, uid, marker)
                     proc.wait()
-                    if cgroup is not None: _remove_cgroup(cgroup)
         finally:
             for fd in fds: os.close(fd)
+            if cgroup is not None: _remove_cgroup(cgroup)
         return _read_result(tmp, proc.returncode, timed_out, splits, n_classes, limits, time.monotonic() - t0)
 
 # %% ../nbs/03_sandbox.ipynb #2a48a9ff
@@ -491,17 +496,21 @@ def _read_result(tmp:Path, rc:int|None, timed_out:bool, splits, n_classes:int, l
     out = '\n'.join(t for k in range(n) if (t := _read_text(tmp / f'stdout_{k}', limits.output_chars)))
     err = '\n'.join(t for k in range(n) if (t := _read_text(tmp / f'stderr_{k}', limits.output_chars)))
     out, err = truncate(out, limits.output_chars), truncate(err, limits.output_chars)
-    status = {}
+    status, ready = {}, False
     for line in (tmp / 'status.jsonl').read_text().splitlines():   # the harness's: the programs cannot reach it
         row = json.loads(line)
         if 'machine_error' in row:
             raise SandboxMachineError(f"etpo sandbox: the sandbox's interpreter cannot import what programs are promised: "
                                       f"{row['machine_error']}. Check with `python -m etpo.sandbox`; its library folders "
                                       f"were {_library_dirs()}")
-        status[row['split']] = row
+        if 'split' in row: status[row['split']] = row
+        else: ready = True
     fail = lambda kind, msg: SandboxResult(False, [], kind, truncate(msg, limits.output_chars), duration, out, err)
+    if timed_out and not ready:   # the program never started: the machine is too slow for the limit, not the program
+        raise SandboxMachineError(f"etpo sandbox: the sandbox was not ready (importing numpy and scikit-learn) within the "
+                                  f"{limits.wall_s:g} s limit: the machine is overloaded, or the limit (--timeout) too short")
     if timed_out: return fail('TimeoutError', f"the program ran past the {limits.wall_s:g} s time limit and was stopped; use a faster model or fewer estimators")
-    if not status:   # no split started: bubblewrap or the harness failed before any program text ran
+    if not status and not ready:   # bubblewrap or the harness failed before any program text ran
         why = _read_text(tmp / 'sandbox.err', 2000).strip() or 'no message'
         raise SandboxMachineError(f"etpo sandbox: the sandbox did not start (exit {rc}): {why}")
     probs = []

@@ -538,9 +538,11 @@ def test_memory_of_all_processes_is_bounded(monkeypatch):
             "    return DummyClassifier().fit(x_train, y_train)\n")
     x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
     limits = Limits(wall_s=60, memory_mb=2048)
+    cgroups = lambda: {d for d in os.listdir(sb.memory_cgroup_root()) if d.startswith("etpo-")}
+    before = cgroups()
     res = run_program(code, [(x, y, x)], 2, limits)
     assert "REACHED" not in (res.error or ""), res.error
-    assert [d for d in os.listdir(sb.memory_cgroup_root()) if d.startswith("etpo-")] == [], "a cgroup was left behind"
+    assert cgroups() == before, "the sandbox's cgroup was left behind"
     monkeypatch.setattr(sb, "memory_cgroup_root", lambda: None)   # the guard removed: the attack must get through
     assert "REACHED 5 GiB" in (run_program(code, [(x, y, x)], 2, limits).error or "")
 
@@ -562,3 +564,13 @@ def test_a_zero_limit_is_refused(kwargs):
         Limits(**kwargs)
     with pytest.raises(ValueError, match="wall_s=0 must be > 0"):
         DataScienceEnv("tic_tac_toe", timeout=0)
+
+
+def test_a_sandbox_not_ready_in_time_is_the_machines_error():
+    "A limit shorter than the harness's imports: the program never ran, so it is not its TimeoutError but the machine's."
+    import etpo.sandbox as sb
+    x = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2
+    with pytest.raises(sb.SandboxMachineError, match="not ready"):
+        run_program(HONEST_PROGRAM, [(x, y, x)], 2, Limits(wall_s=0.05))
+    res = run_program("def build_model(x_train, y_train):\n    while True: pass\n", [(x, y, x)], 2, Limits(wall_s=5))
+    assert res.error_type == "TimeoutError"   # once ready, running past the limit is the program's
