@@ -27,7 +27,7 @@ def run(spec: dict) -> dict:
     import dataclasses, tracemalloc
     from etpo.data import load_dataset
     from etpo.env import DataScienceEnv, program_from_body, score_program
-    from etpo.sandbox import Limits, isolation_status, run_program
+    from etpo.sandbox import Limits, isolation_status
     status = isolation_status()
     if not status["isolated"]: raise SystemExit("the sandbox does not isolate here: refusing to run attacks")
     ds = load_dataset(spec.get("dataset", "kidney_stone"))
@@ -36,7 +36,18 @@ def run(spec: dict) -> dict:
     honest_limits = dataclasses.replace(env.limits, wall_s=60.0)   # the honest runs are not about speed (loaded CI)
     out = dict(sandbox=status["sandbox"], uid=os.getuid(), prefix=sys.prefix, programs={},
                honest=score_program(program_from_body(HONEST), ds, limits=honest_limits).reward, in_process=in_process_score(ds))
+    tracing = tracemalloc.is_tracing()
     tracemalloc.start()   # what reading a program's results costs the trainer (numpy's buffers included)
+    try: _run_programs(spec, env, ds, honest_limits, out)
+    finally:
+        if not tracing: tracemalloc.stop()   # left on, it slows every later test in this process (3x the trainer's)
+    return out
+
+
+def _run_programs(spec: dict, env, ds, honest_limits, out: dict):
+    import dataclasses, tracemalloc
+    from etpo.env import program_from_body
+    from etpo.sandbox import run_program
     for name, body in spec["programs"].items():
         env.reset(); t0 = time.monotonic()
         hostile = env.limits
@@ -53,7 +64,6 @@ def run(spec: dict) -> dict:
         try: _, row["after"], _, _, _ = env.step(HONEST)   # the environment still works
         finally: env.limits = hostile
         out["programs"][name] = row
-    return out
 
 
 if __name__ == "__main__":
